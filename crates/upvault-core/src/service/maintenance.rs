@@ -1,0 +1,104 @@
+//! Housekeeping: trash purge, blob garbage collection, and clean-up after a crash.
+
+use super::Deps;
+use crate::error::Result;
+use crate::ids::BlobKey;
+use tracing::{info, instrument, warn};
+
+/// Periodic and start-up maintenance.
+#[derive(Clone)]
+pub struct MaintenanceService {
+    deps: Deps,
+}
+
+/// What one round of maintenance did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    /// Trashed records purged.
+    pub purged_files: u64,
+    /// Unreferenced blobs removed.
+    pub removed_blobs: u64,
+    /// Expired tokens removed.
+    pub expired_tokens: u64,
+}
+
+impl MaintenanceService {
+    pub(super) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// Start-up: removes temporary objects a crash left and blobs no record refers to.
+    #[instrument(skip_all)]
+    pub async fn recover_after_start(&self) -> Result<()> {
+        let temp = self.deps.blobs.clean_temp().await?;
+        let orphans = self.sweep_orphans(chrono::Duration::zero()).await?;
+        if temp + orphans > 0 {
+            info!(temp, orphans, "removed what an earlier crash left behind");
+        }
+        Ok(())
+    }
+
+    /// One round: purge the trash past retention, forget expired tokens, remove unreferenced
+    /// blobs.
+    #[instrument(skip_all)]
+    pub async fn run_once(&self) -> Result<MaintenanceReport> {
+        let now = self.deps.clock.now();
+        let retention =
+            chrono::Duration::from_std(self.deps.config.trash_retention).unwrap_or_default();
+        let purged_files = self.deps.files.purge_trash(now - retention).await?;
+        let expired_tokens = self.deps.tokens.purge_expired_tokens(now).await?;
+        let removed_blobs = self.collect_garbage().await?;
+        Ok(MaintenanceReport {
+            purged_files,
+            removed_blobs,
+            expired_tokens,
+        })
+    }
+
+    /// Removes blobs with no reference, each inside the transaction that forgets it, so an
+    /// upload of the same content at the same moment cannot lose its bytes.
+    pub async fn collect_garbage(&self) -> Result<u64> {
+        let mut removed = 0;
+        loop {
+            let keys = self.deps.files.unreferenced_blobs(256).await?;
+            if keys.is_empty() {
+                return Ok(removed);
+            }
+            let batch = keys.len();
+            for key in keys {
+                if self.remove_blob(key).await? {
+                    removed += 1;
+                }
+            }
+            if batch < 256 {
+                return Ok(removed);
+            }
+        }
+    }
+
+    async fn remove_blob(&self, key: BlobKey) -> Result<bool> {
+        let blobs = self.deps.blobs.clone();
+        let target = key.clone();
+        let remove = Box::pin(async move { blobs.remove(&target).await });
+        self.deps
+            .files
+            .remove_blob_if_unreferenced(&key, remove)
+            .await
+    }
+
+    /// Removes stored blobs the database does not know, older than `grace` (a blob younger than
+    /// that may belong to an upload whose transaction has not committed yet).
+    pub async fn sweep_orphans(&self, grace: chrono::Duration) -> Result<u64> {
+        let cutoff = self.deps.clock.now() - grace;
+        let mut removed = 0;
+        for (key, written_at) in self.deps.blobs.list().await? {
+            if written_at > cutoff || self.deps.files.blob_is_known(&key).await? {
+                continue;
+            }
+            warn!(%key, "removing a blob no record refers to");
+            self.deps.blobs.remove(&key).await?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
+}

@@ -1,0 +1,125 @@
+//! The services: each applies SPEC.md's rules to one area through the ports.
+
+mod account;
+mod auth;
+mod file;
+mod folder;
+mod import;
+mod maintenance;
+mod upload;
+
+pub use account::{AccountService, BootstrapAdmin, FREE_PACKAGE, GUEST_PACKAGE, PREMIUM_PACKAGE};
+pub use auth::AuthService;
+pub use file::{within_download_size, FileEdit, FileRef, FileService};
+pub use folder::{FolderEdit, FolderService};
+pub use import::{decode_url, ImportService};
+pub use maintenance::{MaintenanceReport, MaintenanceService};
+pub use upload::{SlotGuard, UploadPolicy, UploadService};
+
+use crate::clock::Clock;
+use crate::ports::*;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Tunables of the domain, from the operator's config.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// Sliding lifetime of an access token (SPEC.md §2: 1 hour).
+    pub access_token_ttl: Duration,
+    /// A token's expiry is pushed forward at most this often, so checking a token is a read and
+    /// not a write on every request.
+    pub access_token_refresh_grain: Duration,
+    /// Lifetime of a download token (SPEC.md §4: 6 hours by default).
+    pub download_token_ttl: Duration,
+    /// How long trashed items are kept before they are purged.
+    pub trash_retention: Duration,
+    /// Lease of a concurrency slot; renewed while the transfer runs.
+    pub slot_lease: Duration,
+    /// Cap on a file received before the request's credentials were read (multipart parts
+    /// before `access_token`): the largest `max_upload_size` of any package, or this.
+    pub unauthenticated_upload_cap: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            access_token_ttl: Duration::from_secs(3600),
+            access_token_refresh_grain: Duration::from_secs(60),
+            download_token_ttl: Duration::from_secs(6 * 3600),
+            trash_retention: Duration::from_secs(30 * 24 * 3600),
+            slot_lease: Duration::from_secs(120),
+            unauthenticated_upload_cap: 10 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// Everything a service may reach: the ports, the clock and the config.
+#[derive(Clone)]
+pub struct Deps {
+    /// Accounts, keys, packages.
+    pub accounts: Arc<dyn AccountRepo>,
+    /// Tokens.
+    pub tokens: Arc<dyn TokenRepo>,
+    /// File records.
+    pub files: Arc<dyn FileRepo>,
+    /// Folders.
+    pub folders: Arc<dyn FolderRepo>,
+    /// URL-import jobs.
+    pub jobs: Arc<dyn JobQueue>,
+    /// Concurrency slots.
+    pub slots: Arc<dyn TransferSlots>,
+    /// Bytes.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Tunables.
+    pub config: CoreConfig,
+}
+
+impl Deps {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Adds a std duration to now.
+    fn now_plus(&self, by: Duration) -> chrono::DateTime<chrono::Utc> {
+        self.now() + chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+/// All services, built once at start-up and shared by the HTTP layer and the workers.
+#[derive(Clone)]
+pub struct Services {
+    /// The ports and config they were built from.
+    pub deps: Deps,
+    /// `/authorize`, token checks.
+    pub auth: AuthService,
+    /// Accounts and packages.
+    pub accounts: AccountService,
+    /// Folders.
+    pub folders: FolderService,
+    /// Files.
+    pub files: FileService,
+    /// Uploads.
+    pub uploads: UploadService,
+    /// URL imports.
+    pub imports: ImportService,
+    /// Trash purge, blob GC, crash clean-up.
+    pub maintenance: MaintenanceService,
+}
+
+impl Services {
+    /// Builds every service over the same ports.
+    pub fn new(deps: Deps) -> Self {
+        Self {
+            auth: AuthService::new(deps.clone()),
+            accounts: AccountService::new(deps.clone()),
+            folders: FolderService::new(deps.clone()),
+            files: FileService::new(deps.clone()),
+            uploads: UploadService::new(deps.clone()),
+            imports: ImportService::new(deps.clone()),
+            maintenance: MaintenanceService::new(deps.clone()),
+            deps,
+        }
+    }
+}

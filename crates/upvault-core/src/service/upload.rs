@@ -1,0 +1,297 @@
+//! Uploads: package limits, concurrency slots, streaming to a temporary blob and the atomic
+//! commit of the record (SPEC.md §4).
+
+use super::Deps;
+use crate::error::{Entity, Error, Limit, Result};
+use crate::ids::{AccountId, FolderId};
+use crate::model::{limit, File, NewFile, TransferKind};
+use crate::name;
+use crate::ports::{ByteStream, TempBlob, TransferSlots};
+use crate::secret;
+use std::sync::Arc;
+use tracing::{instrument, warn};
+
+/// The limits one account's uploads run under.
+#[derive(Debug, Clone, Copy)]
+pub struct UploadPolicy {
+    /// `can_upload`.
+    pub can_upload: bool,
+    /// `max_upload_size` (None = unlimited).
+    pub max_upload_bytes: Option<u64>,
+    /// The override or `max_storage_bytes` (None = unlimited).
+    pub storage_limit: Option<u64>,
+    /// `concurrent_uploads` (None = unlimited).
+    pub concurrent_uploads: Option<u64>,
+    /// Bytes the account already stores.
+    pub used_bytes: u64,
+}
+
+impl UploadPolicy {
+    /// The most bytes one more file may have: the smaller of the package's size limit and the
+    /// storage left, so a stream is cut as soon as it passes either.
+    pub fn max_bytes(&self) -> Option<u64> {
+        let left = self
+            .storage_limit
+            .map(|max| max.saturating_sub(self.used_bytes));
+        match (self.max_upload_bytes, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The refusal for a file of `size` bytes, if any.
+    fn refusal(&self, size: u64) -> Option<Limit> {
+        if let Some(max) = self.max_upload_bytes.filter(|max| size > *max) {
+            return Some(Limit::MaxUploadSize(max));
+        }
+        self.storage_limit
+            .filter(|max| self.used_bytes.saturating_add(size) > *max)
+            .map(Limit::Storage)
+    }
+
+    /// Maps the store's "more than max_bytes" to the limit that set it.
+    fn explain(&self, err: Error) -> Error {
+        match err {
+            Error::LimitExceeded(Limit::MaxUploadSize(_)) => {
+                let over = self.max_bytes().unwrap_or(u64::MAX).saturating_add(1);
+                Error::LimitExceeded(self.refusal(over).unwrap_or(Limit::MaxUploadSize(over - 1)))
+            }
+            other => other,
+        }
+    }
+}
+
+/// Holds a concurrency slot while a transfer runs, renewing its lease; frees it when dropped.
+pub struct SlotGuard {
+    slot: Option<(i64, Arc<dyn TransferSlots>)>,
+    renewer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl SlotGuard {
+    /// A guard that holds nothing (unlimited packages).
+    pub fn none() -> Self {
+        Self {
+            slot: None,
+            renewer: None,
+        }
+    }
+}
+
+impl Drop for SlotGuard {
+    fn drop(&mut self) {
+        if let Some(renewer) = self.renewer.take() {
+            renewer.abort();
+        }
+        if let Some((slot, slots)) = self.slot.take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Err(err) = slots.release_slot(slot).await {
+                        warn!(%err, "could not release a transfer slot; its lease will lapse");
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Takes a concurrency slot for `account`, or refuses with `limit_error`.
+pub(crate) async fn acquire_slot(
+    deps: &Deps,
+    account: AccountId,
+    kind: TransferKind,
+    max: Option<u64>,
+    limit_error: Limit,
+) -> Result<SlotGuard> {
+    let Some(max) = max else {
+        return Ok(SlotGuard::none());
+    };
+    let lease = deps.config.slot_lease;
+    let slot = deps
+        .slots
+        .acquire_slot(account, kind, max, deps.clock.now(), deps.now_plus(lease))
+        .await?
+        .ok_or(Error::LimitExceeded(limit_error))?;
+    let slots = deps.slots.clone();
+    let clock = deps.clock.clone();
+    let renewer = tokio::spawn(async move {
+        let mut every = tokio::time::interval(lease / 3);
+        every.tick().await;
+        loop {
+            every.tick().await;
+            let until = clock.now() + chrono::Duration::from_std(lease).unwrap_or_default();
+            if let Err(err) = slots.renew_slot(slot, until).await {
+                warn!(%err, "could not renew a transfer slot");
+            }
+        }
+    });
+    Ok(SlotGuard {
+        slot: Some((slot, deps.slots.clone())),
+        renewer: Some(renewer),
+    })
+}
+
+/// The storage limit of the account: its override, else its package's (None = unlimited).
+pub(crate) async fn storage_limit(deps: &Deps, account: AccountId) -> Result<Option<u64>> {
+    let account = deps
+        .accounts
+        .account(account)
+        .await?
+        .ok_or(Error::InvalidToken)?;
+    if let Some(over) = account.storage_limit_override {
+        return Ok(limit(over));
+    }
+    let package = deps
+        .accounts
+        .package(account.package_id)
+        .await?
+        .ok_or(Error::NotFound(Entity::Package))?;
+    Ok(limit(package.limits.max_storage_bytes))
+}
+
+/// Receives files into storage under the account's limits.
+#[derive(Clone)]
+pub struct UploadService {
+    deps: Deps,
+}
+
+impl UploadService {
+    pub(super) fn new(deps: Deps) -> Self {
+        Self { deps }
+    }
+
+    /// The limits the account's next upload runs under.
+    pub async fn policy(&self, account: AccountId) -> Result<UploadPolicy> {
+        let record = self
+            .deps
+            .accounts
+            .account(account)
+            .await?
+            .ok_or(Error::InvalidToken)?;
+        let package = self
+            .deps
+            .accounts
+            .package(record.package_id)
+            .await?
+            .ok_or(Error::NotFound(Entity::Package))?;
+        let storage_limit = match record.storage_limit_override {
+            Some(over) => limit(over),
+            None => limit(package.limits.max_storage_bytes),
+        };
+        let used_bytes = match storage_limit {
+            Some(_) => self.deps.accounts.storage_used_bytes(account).await?,
+            None => 0,
+        };
+        Ok(UploadPolicy {
+            can_upload: package.limits.can_upload > 0,
+            max_upload_bytes: limit(package.limits.max_upload_size),
+            storage_limit,
+            concurrent_uploads: limit(package.limits.concurrent_uploads),
+            used_bytes,
+        })
+    }
+
+    /// Checks `can_upload` and takes a `concurrent_uploads` slot for one upload.
+    pub async fn begin(&self, account: AccountId, policy: &UploadPolicy) -> Result<SlotGuard> {
+        if !policy.can_upload {
+            return Err(Error::LimitExceeded(Limit::UploadsDisabled));
+        }
+        let max = policy.concurrent_uploads;
+        acquire_slot(
+            &self.deps,
+            account,
+            TransferKind::Upload,
+            max,
+            Limit::ConcurrentUploads(max.unwrap_or(0)),
+        )
+        .await
+    }
+
+    /// Streams a body into a temporary blob, cut off as soon as it passes the policy's limits
+    /// (or, with no policy yet, the operator's cap for unauthenticated parts).
+    pub async fn receive(
+        &self,
+        body: ByteStream,
+        policy: Option<&UploadPolicy>,
+    ) -> Result<TempBlob> {
+        let max = match policy {
+            Some(policy) => policy.max_bytes(),
+            None => Some(self.deps.config.unauthenticated_upload_cap),
+        };
+        let result = self.deps.blobs.write_temp(body, max).await;
+        match policy {
+            Some(policy) => result.map_err(|err| policy.explain(err)),
+            None => result,
+        }
+    }
+
+    /// Makes a received blob a file of the account: checks the folder and the limits again, then
+    /// commits the record and the blob reference in one transaction. The temporary object is
+    /// removed whatever the outcome.
+    #[instrument(skip_all, fields(account = %account, size = temp.size_bytes))]
+    pub async fn commit(
+        &self,
+        account: AccountId,
+        policy: &UploadPolicy,
+        folder: Option<FolderId>,
+        filename: &str,
+        declared_type: Option<&str>,
+        temp: TempBlob,
+    ) -> Result<File> {
+        let outcome = self
+            .commit_inner(account, policy, folder, filename, declared_type, &temp)
+            .await;
+        if let Err(err) = self.deps.blobs.discard(&temp.temp_id).await {
+            warn!(%err, "could not remove a temporary upload object; start-up clean-up will");
+        }
+        outcome
+    }
+
+    async fn commit_inner(
+        &self,
+        account: AccountId,
+        policy: &UploadPolicy,
+        folder: Option<FolderId>,
+        filename: &str,
+        declared_type: Option<&str>,
+        temp: &TempBlob,
+    ) -> Result<File> {
+        if temp.size_bytes == 0 {
+            return Err(Error::EmptyUpload);
+        }
+        if !policy.can_upload {
+            return Err(Error::LimitExceeded(Limit::UploadsDisabled));
+        }
+        if let Some(limit) = policy.refusal(temp.size_bytes) {
+            return Err(Error::LimitExceeded(limit));
+        }
+        if let Some(folder) = folder {
+            self.deps
+                .folders
+                .folder(account, folder)
+                .await?
+                .ok_or(Error::NotFound(Entity::UploadFolder))?;
+        }
+        let filename = name::for_upload(filename);
+        let new = NewFile {
+            account_id: account,
+            folder_id: folder,
+            mime_type: name::mime_type(&filename, declared_type),
+            extension: name::extension(&filename),
+            filename,
+            size_bytes: temp.size_bytes,
+            blob_key: temp.key.clone(),
+            md5: temp.md5.clone(),
+            delete_hash: secret::random_hex(16),
+            unique_hash: secret::random_hex(32),
+            keywords: String::new(),
+            uploaded_at: self.deps.clock.now(),
+        };
+        let blobs = self.deps.blobs.clone();
+        let (temp_id, key) = (temp.temp_id.clone(), temp.key.clone());
+        let promote = Box::pin(async move { blobs.promote(&temp_id, &key).await });
+        self.deps
+            .files
+            .commit_upload(new, policy.storage_limit, promote)
+            .await
+    }
+}
