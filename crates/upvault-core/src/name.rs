@@ -11,11 +11,17 @@ pub const MAX_NAME_CHARS: usize = 255;
 /// escapes where it is shown.
 pub fn clean(raw: &str) -> String {
     raw.chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_bidi_control(*c))
         .map(|c| if c == '/' || c == '\\' { '_' } else { c })
         .collect::<String>()
         .trim()
         .to_owned()
+}
+
+/// Bidirectional embedding, override and isolate characters: they let `gpj.exe` show as
+/// `exe.jpg`, so names never keep them (right-to-left text itself is kept).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
 }
 
 /// A name a user chose for an existing object: refused when empty or too long.
@@ -137,6 +143,7 @@ mod tests {
     #[test]
     fn user_text_is_kept() {
         assert_eq!(clean("<script>\"'🦀 ملف.txt"), "<script>\"'🦀 ملف.txt");
+        assert_eq!(clean("photo\u{202e}gpj.exe"), "photogpj.exe");
     }
 
     #[test]

@@ -1,0 +1,331 @@
+//! [`LocalBlobStore`]: blobs as files in a directory.
+
+use crate::error::{internal, is_not_found, IoContext};
+use crate::pipeline::{self, Failure};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use std::fs;
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+use upvault_core::model::ByteRange;
+use upvault_core::ports::{BlobStore, ByteStream, TempBlob};
+use upvault_core::{BlobKey, Entity, Error, Limit, Result};
+
+/// Read buffer of a blob stream.
+const READ_CHUNK: usize = 256 * 1024;
+/// Length of a temp id: 16 random bytes in lower-case hex.
+const TEMP_ID_LEN: usize = 32;
+
+/// A [`BlobStore`] on a local directory: `root/blobs/ab/cd/<key>` and `root/tmp/<temp id>`.
+#[derive(Debug, Clone)]
+pub struct LocalBlobStore {
+    blobs: PathBuf,
+    tmp: PathBuf,
+}
+
+impl LocalBlobStore {
+    /// Creates `root/blobs` and `root/tmp` if missing.
+    pub async fn open(root: impl Into<PathBuf>) -> anyhow::Result<Self> {
+        let root = root.into();
+        let store = Self {
+            blobs: root.join("blobs"),
+            tmp: root.join("tmp"),
+        };
+        for dir in [&store.blobs, &store.tmp] {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|err| internal(err, "creating", dir))?;
+        }
+        Ok(store)
+    }
+
+    /// Path of a committed blob (used later for sendfile fast paths).
+    pub fn blob_path(&self, key: &BlobKey) -> PathBuf {
+        let hex = key.as_str();
+        self.blobs.join(&hex[..2]).join(&hex[2..4]).join(hex)
+    }
+
+    /// Path of a temporary object; refuses anything but a temp id this store could have made,
+    /// so a caller can never name a path.
+    fn temp_path(&self, temp_id: &str) -> Result<PathBuf> {
+        let valid = temp_id.len() == TEMP_ID_LEN
+            && temp_id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !valid {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "not a temp id: {temp_id:?}"
+            )));
+        }
+        Ok(self.tmp.join(temp_id))
+    }
+}
+
+/// Runs blocking file-system work off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(Error::internal)?
+}
+
+/// Makes a directory's entries (a rename, a new sub-directory) durable.
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)
+        .and_then(|dir| dir.sync_all())
+        .or_internal("syncing directory", dir)
+}
+
+/// Removes a file; `true` if it was there.
+fn remove_if_present(path: &Path) -> Result<bool> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(true),
+        Err(err) if is_not_found(&err) => Ok(false),
+        Err(err) => Err(internal(err, "removing", path)),
+    }
+}
+
+/// Removes a temporary file if the upload future is dropped half-way (client gone).
+struct TempGuard(Option<PathBuf>);
+
+impl TempGuard {
+    /// The file is kept (or was removed already): nothing to do on drop.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
+#[async_trait]
+impl BlobStore for LocalBlobStore {
+    async fn write_temp(&self, body: ByteStream, max_bytes: Option<u64>) -> Result<TempBlob> {
+        let temp_id = hex::encode(rand::random::<[u8; TEMP_ID_LEN / 2]>());
+        let path = self.tmp.join(&temp_id);
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await
+            .or_internal("creating", &path)?
+            .into_std()
+            .await;
+        let mut guard = TempGuard(Some(path.clone()));
+
+        let outcome = match pipeline::write(file, body, max_bytes).await {
+            Ok(written) => {
+                let pipeline::Written {
+                    file,
+                    size,
+                    md5,
+                    sha256,
+                } = written;
+                let synced = path.clone();
+                blocking(move || file.sync_all().or_internal("syncing", &synced))
+                    .await
+                    .map(|()| (size, md5, sha256))
+            }
+            Err(Failure::TooLarge(max)) => Err(Error::LimitExceeded(Limit::MaxUploadSize(max))),
+            Err(Failure::Body(err)) => Err(internal(err, "receiving the body for", &path)),
+            Err(Failure::Disk(err)) => Err(internal(err, "writing", &path)),
+            Err(Failure::Worker(err)) => Err(Error::internal(err)),
+        };
+        match outcome {
+            Ok((size_bytes, md5, sha256)) => {
+                guard.disarm();
+                let key = BlobKey::parse(&hex::encode(sha256))
+                    .expect("a hex-encoded SHA-256 is a valid blob key");
+                Ok(TempBlob {
+                    temp_id,
+                    size_bytes,
+                    md5: hex::encode(md5),
+                    key,
+                })
+            }
+            Err(err) => {
+                guard.disarm();
+                if let Err(cleanup) = tokio::fs::remove_file(&path).await {
+                    if !is_not_found(&cleanup) {
+                        tracing::warn!(path = %path.display(), error = %cleanup, "could not remove a failed upload");
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn promote(&self, temp_id: &str, key: &BlobKey) -> Result<()> {
+        let temp = self.temp_path(temp_id)?;
+        let dest = self.blob_path(key);
+        let blobs = self.blobs.clone();
+        blocking(move || {
+            if dest.try_exists().or_internal("checking", &dest)? {
+                // Same key, same content: the blob is there already.
+                remove_if_present(&temp)?;
+                return Ok(());
+            }
+            let parent = dest.parent().expect("a blob path has fan-out directories");
+            // `remove` may prune an empty fan-out directory between our mkdir and our rename;
+            // then the rename fails with NotFound while the temp is still there: try again.
+            let mut attempts = 0;
+            let created = loop {
+                attempts += 1;
+                let created = !parent.try_exists().or_internal("checking", parent)?;
+                fs::create_dir_all(parent).or_internal("creating", parent)?;
+                match fs::rename(&temp, &dest) {
+                    Ok(()) => break created,
+                    Err(err) if is_not_found(&err) && attempts < 3 && temp.exists() => continue,
+                    Err(err) => return Err(internal(err, "promoting", &temp)),
+                }
+            };
+            sync_dir(parent)?;
+            if created {
+                // New fan-out directories: make their own entries durable too.
+                let grandparent = parent.parent().expect("fan-out directories have a parent");
+                sync_dir(grandparent)?;
+                sync_dir(&blobs)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn discard(&self, temp_id: &str) -> Result<()> {
+        let temp = self.temp_path(temp_id)?;
+        blocking(move || remove_if_present(&temp).map(drop)).await
+    }
+
+    async fn read(&self, key: &BlobKey, range: Option<ByteRange>) -> Result<ByteStream> {
+        let path = self.blob_path(key);
+        let mut file = match tokio::fs::File::open(&path).await {
+            Ok(file) => file,
+            Err(err) if is_not_found(&err) => return Err(Error::NotFound(Entity::File)),
+            Err(err) => return Err(internal(err, "opening", &path)),
+        };
+        let size = file
+            .metadata()
+            .await
+            .or_internal("reading metadata of", &path)?
+            .len();
+        let (start, len) = match range {
+            None => (0, size),
+            Some(range) if range.start <= range.end && range.end < size => {
+                (range.start, range.len())
+            }
+            Some(range) => {
+                return Err(Error::Internal(anyhow::anyhow!(
+                    "range {}-{} outside blob {} of {size} bytes",
+                    range.start,
+                    range.end,
+                    path.display()
+                )))
+            }
+        };
+        if start > 0 {
+            file.seek(SeekFrom::Start(start))
+                .await
+                .or_internal("seeking in", &path)?;
+        }
+        Ok(Box::pin(ReaderStream::with_capacity(
+            file.take(len),
+            READ_CHUNK,
+        )))
+    }
+
+    async fn remove(&self, key: &BlobKey) -> Result<()> {
+        let path = self.blob_path(key);
+        blocking(move || {
+            remove_if_present(&path)?;
+            // Prune the fan-out directories if that emptied them; a failure (not empty, or
+            // a concurrent promote) is fine.
+            let mut dir = path.parent();
+            for _ in 0..2 {
+                let Some(current) = dir else { break };
+                if fs::remove_dir(current).is_err() {
+                    break;
+                }
+                dir = current.parent();
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<(BlobKey, DateTime<Utc>)>> {
+        let blobs = self.blobs.clone();
+        blocking(move || {
+            let mut found = Vec::new();
+            for first in read_dirs(&blobs)? {
+                for second in read_dirs(&first)? {
+                    for entry in read_entries(&second)? {
+                        let name = entry.file_name();
+                        let Some(key) = name.to_str().and_then(BlobKey::parse) else {
+                            continue;
+                        };
+                        let path = entry.path();
+                        let modified = match entry.metadata().and_then(|meta| meta.modified()) {
+                            Ok(modified) => modified,
+                            Err(err) if is_not_found(&err) => continue, // removed meanwhile
+                            Err(err) => return Err(internal(err, "reading metadata of", &path)),
+                        };
+                        if entry.file_type().or_internal("reading", &path)?.is_file() {
+                            found.push((key, DateTime::<Utc>::from(modified)));
+                        }
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn clean_temp(&self) -> Result<u64> {
+        let tmp = self.tmp.clone();
+        blocking(move || {
+            let mut removed = 0;
+            for entry in read_entries(&tmp)? {
+                let path = entry.path();
+                if entry.file_type().or_internal("reading", &path)?.is_file()
+                    && remove_if_present(&path)?
+                {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+    }
+}
+
+/// The entries of a directory; none if it vanished meanwhile (a concurrent `remove`).
+fn read_entries(dir: &Path) -> Result<Vec<fs::DirEntry>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if is_not_found(&err) => return Ok(Vec::new()),
+        Err(err) => return Err(internal(err, "listing", dir)),
+    };
+    entries
+        .collect::<std::io::Result<Vec<_>>>()
+        .or_internal("listing", dir)
+}
+
+/// The sub-directories of a directory.
+fn read_dirs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut dirs = Vec::new();
+    for entry in read_entries(dir)? {
+        let path = entry.path();
+        if entry.file_type().or_internal("reading", &path)?.is_dir() {
+            dirs.push(path);
+        }
+    }
+    Ok(dirs)
+}

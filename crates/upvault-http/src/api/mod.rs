@@ -1,0 +1,93 @@
+//! `/api/v2/*`: the route table, in the documentation's order, and shared handler helpers.
+
+mod account;
+mod auth;
+mod file;
+mod folder;
+
+use crate::error::{ApiError, ApiResult, ErrorClass};
+use crate::params::Params;
+use crate::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, MethodRouter};
+use axum::{Json, Router};
+use http::request::Parts;
+use serde::Serialize;
+use std::net::SocketAddr;
+use upvault_core::AccountId;
+use upvault_proto::{messages, Success};
+
+/// GET and POST answer the same; any other method is 405 in the envelope (SPEC.md §1).
+fn endpoint<H, T>(handler: H) -> MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState> + Clone,
+    T: 'static,
+{
+    get(handler.clone()).post(handler)
+}
+
+pub(crate) fn routes(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/authorize", endpoint(auth::authorize))
+        .route(
+            "/disable_access_token",
+            endpoint(auth::disable_access_token),
+        )
+        .route("/account/info", endpoint(account::info))
+        .route("/account/package", endpoint(account::package))
+        .route("/file/upload", endpoint(crate::upload::upload))
+        .route("/file/download", endpoint(file::download))
+        .route("/file/url_upload_add", endpoint(file::url_upload_add))
+        .route("/file/url_upload_status", endpoint(file::url_upload_status))
+        .route("/file/info", endpoint(file::info))
+        .route("/file/edit", endpoint(file::edit))
+        .route("/file/delete", endpoint(file::delete))
+        .route("/file/move", endpoint(file::move_file))
+        .route("/file/copy", endpoint(file::copy))
+        .route("/folder/create", endpoint(folder::create))
+        .route("/folder/listing", endpoint(folder::listing))
+        .route("/folder/info", endpoint(folder::info))
+        .route("/folder/edit", endpoint(folder::edit))
+        .route("/folder/delete", endpoint(folder::delete))
+        .route("/folder/move", endpoint(folder::move_folder))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(unknown_endpoint)
+        .with_state(state)
+}
+
+async fn unknown_endpoint() -> ApiError {
+    ApiError::new(ErrorClass::UnknownEndpoint, messages::UNKNOWN_ENDPOINT)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(ErrorClass::MethodNotAllowed, messages::METHOD_NOT_ALLOWED)
+}
+
+/// A success envelope with an optional `response` and `data`.
+pub(crate) fn success<T: Serialize>(response: Option<&'static str>, data: Option<T>) -> Response {
+    Json(Success::new(response, data, crate::present::now_string())).into_response()
+}
+
+/// Checks `access_token` and `account_id` as every endpoint but `/authorize` does.
+pub(crate) async fn authenticate(state: &AppState, params: &Params) -> ApiResult<AccountId> {
+    let (token, account) = params.credentials();
+    Ok(state.services.auth.authenticate(token, account).await?)
+}
+
+/// The client's address as the server sees it.
+#[derive(Debug, Clone)]
+pub(crate) struct ClientIp(pub(crate) String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_default();
+        Ok(ClientIp(ip))
+    }
+}

@@ -1,0 +1,210 @@
+//! Request parameters: the query string merged with a urlencoded, multipart or JSON body
+//! (SPEC.md §1: existing clients use both GET and POST). Body values win over query values.
+
+use crate::error::{ApiError, ErrorClass};
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{FromRequest, Request};
+use http::header::CONTENT_TYPE;
+use std::collections::HashMap;
+use upvault_core::{AccountId, FolderId};
+use upvault_proto::messages;
+
+/// All parameters of a request, last value of a name winning.
+#[derive(Debug, Default, Clone)]
+pub struct Params(pub HashMap<String, String>);
+
+impl Params {
+    /// A parameter as sent (`None` if absent).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// A parameter that is present and not blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.raw(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// A required parameter, or the documented "Please provide the {name} param.".
+    pub fn require(&self, name: &str) -> Result<&str, ApiError> {
+        self.get(name).ok_or_else(|| ApiError::missing(name))
+    }
+
+    /// A required id parameter: missing → "Please provide …", not a whole number → refused.
+    pub fn require_id<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
+        let raw = self.require(name)?;
+        parse(raw).ok_or_else(|| ApiError::bad_param(messages::bad_id(name)))
+    }
+
+    /// A required folder reference where `0` means the root (SPEC.md §4).
+    pub fn require_folder(&self, name: &str) -> Result<Option<FolderId>, ApiError> {
+        let raw = self.require(name)?;
+        folder_ref(name, raw)
+    }
+
+    /// An optional folder reference: absent, blank or `0` mean the root.
+    pub fn optional_folder(&self, name: &str) -> Result<Option<FolderId>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(raw) => folder_ref(name, raw),
+        }
+    }
+
+    /// A folder reference where absent or blank mean "keep", and `0` means the root.
+    pub fn folder_change(&self, name: &str) -> Result<Option<Option<FolderId>>, ApiError> {
+        self.get(name).map(|raw| folder_ref(name, raw)).transpose()
+    }
+
+    /// `access_token` and `account_id` as sent, for [`upvault_core::service::AuthService`].
+    pub fn credentials(&self) -> (Option<&str>, Option<&str>) {
+        (self.get("access_token"), self.get("account_id"))
+    }
+
+    /// Merges `name=value` pairs, later ones winning.
+    pub fn extend(&mut self, pairs: impl IntoIterator<Item = (String, String)>) {
+        self.0.extend(pairs);
+    }
+
+    /// Parses a query string into parameters.
+    pub fn from_query(query: Option<&str>) -> Result<Self, ApiError> {
+        let mut params = Params::default();
+        if let Some(query) = query {
+            params.extend(parse_urlencoded(query.as_bytes())?);
+        }
+        Ok(params)
+    }
+}
+
+fn folder_ref(name: &str, raw: &str) -> Result<Option<FolderId>, ApiError> {
+    if raw == "0" {
+        return Ok(None);
+    }
+    FolderId::parse(raw)
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_param(messages::bad_id(name)))
+}
+
+/// Parses the account id of `account_id` for places that need it before authentication.
+pub fn parse_account(raw: &str) -> Option<AccountId> {
+    AccountId::parse(raw)
+}
+
+fn parse_urlencoded(bytes: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+        .map_err(|_| ApiError::bad_param(messages::BAD_REQUEST_BODY))
+}
+
+/// The media type of a request, lower-cased, without parameters.
+pub fn media_type(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        })
+}
+
+/// The multipart boundary of a request, if it is multipart.
+pub fn multipart_boundary(request: &Request) -> Option<String> {
+    let value = request.headers().get(CONTENT_TYPE)?.to_str().ok()?;
+    multer::parse_boundary(value).ok()
+}
+
+impl FromRequest<AppState> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let mut params = Params::from_query(request.uri().query())?;
+        let limit = state.config.max_form_bytes;
+        let media = media_type(&request);
+        match media.as_deref() {
+            Some("multipart/form-data") => {
+                let boundary = multipart_boundary(&request)
+                    .ok_or_else(|| ApiError::bad_param(messages::BAD_REQUEST_BODY))?;
+                let stream = request.into_body().into_data_stream();
+                let constraints = multer::Constraints::new().size_limit(
+                    multer::SizeLimit::new()
+                        .whole_stream(limit as u64)
+                        .per_field(limit as u64),
+                );
+                let mut multipart =
+                    multer::Multipart::with_constraints(stream, boundary, constraints);
+                let mut parts = 0;
+                while let Some(field) = multipart.next_field().await.map_err(body_error)? {
+                    parts += 1;
+                    if parts > state.config.max_multipart_parts {
+                        return Err(too_many_parts(state.config.max_multipart_parts));
+                    }
+                    let Some(name) = field.name().map(str::to_owned) else {
+                        continue;
+                    };
+                    if field.file_name().is_some() {
+                        // Files only belong to /file/upload; drain and ignore elsewhere.
+                        field.bytes().await.map_err(body_error)?;
+                        continue;
+                    }
+                    let value = field.text().await.map_err(body_error)?;
+                    params.0.insert(name, value);
+                }
+            }
+            Some("application/json") => {
+                let bytes = read_body(request.into_body(), limit).await?;
+                let object: HashMap<String, serde_json::Value> = serde_json::from_slice(&bytes)
+                    .map_err(|_| ApiError::bad_param(messages::BAD_REQUEST_BODY))?;
+                params.extend(object.into_iter().filter_map(|(k, v)| match v {
+                    serde_json::Value::String(s) => Some((k, s)),
+                    serde_json::Value::Number(n) => Some((k, n.to_string())),
+                    serde_json::Value::Bool(b) => Some((k, u8::from(b).to_string())),
+                    _ => None,
+                }));
+            }
+            _ => {
+                // urlencoded, or no declared type (curl -d without -H sends urlencoded).
+                let bytes = read_body(request.into_body(), limit).await?;
+                if !bytes.is_empty() {
+                    params.extend(parse_urlencoded(&bytes)?);
+                }
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// Reads a small body, refusing it as soon as it passes `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<bytes::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit).await.map_err(|err| {
+        let too_large = std::error::Error::source(&err)
+            .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+        if too_large {
+            body_too_large(limit)
+        } else {
+            ApiError::bad_param(messages::BAD_REQUEST_BODY)
+        }
+    })
+}
+
+/// A multipart parsing failure as a client error naming the cause.
+pub fn body_error(err: multer::Error) -> ApiError {
+    match err {
+        multer::Error::StreamSizeExceeded { limit }
+        | multer::Error::FieldSizeExceeded { limit, .. } => body_too_large(limit as usize),
+        _ => ApiError::bad_param(messages::BAD_REQUEST_BODY),
+    }
+}
+
+fn body_too_large(limit: usize) -> ApiError {
+    ApiError::new(
+        ErrorClass::BadParam,
+        format!("The request's parameters are larger than {limit} bytes."),
+    )
+}
+
+/// Too many multipart parts.
+pub fn too_many_parts(max: usize) -> ApiError {
+    ApiError::bad_param(format!("The request has more than {max} multipart parts."))
+}

@@ -1,0 +1,297 @@
+//! Dev-only test kit: [`TestServer`] boots the real server in-process on `127.0.0.1:0` with a
+//! temporary `data_dir` (bind, then spawn: no sleeps, no fixed ports), creates accounts and
+//! drives the API over real HTTP; [`Origin`] is a local web server to import URLs from.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+use axum::Router;
+use reqwest::multipart::{Form, Part};
+use serde_json::Value;
+use std::net::SocketAddr;
+use tempfile::TempDir;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use upvault::{App, Config};
+use upvault_core::service::Services;
+
+/// A running server.
+pub struct TestServer {
+    /// `http://127.0.0.1:port`.
+    pub url: String,
+    /// The services behind it, for set-up that has no API (accounts, packages).
+    pub services: Services,
+    /// The config it runs with.
+    pub config: Config,
+    /// An HTTP client.
+    pub client: reqwest::Client,
+    stop: CancellationToken,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+    dir: Option<TempDir>,
+}
+
+/// An account with a live token.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// Login name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// `account_id` as the API gives it.
+    pub account_id: String,
+    /// A live `access_token`.
+    pub token: String,
+}
+
+/// The password every test account gets.
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestServer {
+    /// A server with the default config.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// A server whose config `adjust` may change first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, adjust).await
+    }
+
+    /// A server over an existing data directory (restart tests).
+    pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let mut config = Config {
+            listen: address.to_string(),
+            data_dir: dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let app = App::build(config.clone()).await.unwrap();
+        let services = app.services.clone();
+        let stop = CancellationToken::new();
+        let signal = stop.clone();
+        let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
+        TestServer {
+            url: format!("http://{address}"),
+            services,
+            config,
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            stop,
+            task: Some(task),
+            dir: Some(dir),
+        }
+    }
+
+    /// Stops the server gracefully and hands back its data directory.
+    pub async fn stop(mut self) -> TempDir {
+        self.stop.cancel();
+        if let Some(task) = self.task.take() {
+            task.await.unwrap().unwrap();
+        }
+        self.dir
+            .take()
+            .expect("the data directory is held until stop")
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir
+            .as_ref()
+            .expect("the data directory is held until stop")
+            .path()
+    }
+
+    /// `{url}/api/v2/{endpoint}`.
+    pub fn api(&self, endpoint: &str) -> String {
+        format!("{}/api/v2/{}", self.url, endpoint.trim_start_matches('/'))
+    }
+
+    /// Creates an account (free package unless `package` is given) and logs it in.
+    pub async fn user(&self, username: &str) -> TestUser {
+        self.user_in_package(username, None).await
+    }
+
+    /// Creates an account in a package and logs it in.
+    pub async fn user_in_package(&self, username: &str, package: Option<i64>) -> TestUser {
+        self.services
+            .accounts
+            .create_user(username, PASSWORD, "", package.map(upvault_core::PackageId))
+            .await
+            .unwrap();
+        self.login(username).await
+    }
+
+    /// Logs an existing account in with its password.
+    pub async fn login(&self, username: &str) -> TestUser {
+        let answer = self
+            .post(
+                "authorize",
+                &[("username", username), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(answer["_status"], "success", "login failed: {answer}");
+        TestUser {
+            username: username.to_owned(),
+            password: PASSWORD.to_owned(),
+            account_id: answer["data"]["account_id"].as_str().unwrap().to_owned(),
+            token: answer["data"]["access_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// POSTs urlencoded parameters; returns the JSON answer (any status).
+    pub async fn post(&self, endpoint: &str, params: &[(&str, &str)]) -> Value {
+        self.post_raw(endpoint, params).await.1
+    }
+
+    /// POSTs urlencoded parameters; returns status and JSON.
+    pub async fn post_raw(&self, endpoint: &str, params: &[(&str, &str)]) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.api(endpoint))
+            .form(params)
+            .send()
+            .await
+            .unwrap();
+        json(response).await
+    }
+
+    /// POSTs as `user` (credentials added).
+    pub async fn call(&self, user: &TestUser, endpoint: &str, params: &[(&str, &str)]) -> Value {
+        let mut all = vec![
+            ("access_token", user.token.as_str()),
+            ("account_id", user.account_id.as_str()),
+        ];
+        all.extend_from_slice(params);
+        self.post(endpoint, &all).await
+    }
+
+    /// Calls as `user` and asserts success; returns `data` (or the whole answer when it has none).
+    pub async fn ok(&self, user: &TestUser, endpoint: &str, params: &[(&str, &str)]) -> Value {
+        let answer = self.call(user, endpoint, params).await;
+        assert_eq!(
+            answer["_status"], "success",
+            "{endpoint} {params:?}: {answer}"
+        );
+        if answer.get("data").is_some() {
+            answer["data"].clone()
+        } else {
+            answer
+        }
+    }
+
+    /// Uploads one file as `user` with extra fields; returns the whole answer.
+    pub async fn upload(
+        &self,
+        user: &TestUser,
+        filename: &str,
+        bytes: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Value {
+        let mut form = Form::new()
+            .text("access_token", user.token.clone())
+            .text("account_id", user.account_id.clone());
+        for (k, v) in extra {
+            form = form.text((*k).to_owned(), (*v).to_owned());
+        }
+        form = form.part(
+            "upload_file",
+            Part::bytes(bytes).file_name(filename.to_owned()),
+        );
+        let response = self
+            .client
+            .post(self.api("file/upload"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        json(response).await.1
+    }
+
+    /// Uploads and asserts success; returns the one item of `data`.
+    pub async fn upload_ok(&self, user: &TestUser, filename: &str, bytes: Vec<u8>) -> Value {
+        let answer = self.upload(user, filename, bytes, &[]).await;
+        assert_eq!(answer["_status"], "success", "{answer}");
+        answer["data"][0].clone()
+    }
+
+    /// A `download_url` for a file of `user`.
+    pub async fn download_url(&self, user: &TestUser, file_id: &str) -> String {
+        let data = self
+            .ok(user, "file/download", &[("file_id", file_id)])
+            .await;
+        data["download_url"].as_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn json(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let value =
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
+    (status, value)
+}
+
+/// A local web server to import URLs from.
+pub struct Origin {
+    /// `http://127.0.0.1:port`.
+    pub url: String,
+    stop: CancellationToken,
+}
+
+impl Origin {
+    /// Serves `router` on an ephemeral loopback port.
+    pub async fn start(router: Router) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address: SocketAddr = listener.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        let signal = stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(async move { signal.cancelled().await })
+                .await
+                .unwrap();
+        });
+        Origin {
+            url: format!("http://{address}"),
+            stop,
+        }
+    }
+}
+
+impl Drop for Origin {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// `len` pseudo-random bytes from `seed` (fast, reproducible).
+pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// Bytes as they would come over the wire.
+pub fn bytes(data: &[u8]) -> bytes::Bytes {
+    bytes::Bytes::copy_from_slice(data)
+}

@@ -1,0 +1,188 @@
+//! The operator CLI (SPEC.md §6): the exact forms scripts rely on.
+
+use crate::{App, Config};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use upvault_core::model::PackageLimits;
+use upvault_core::PackageId;
+
+/// upvault: a self-hosted file host speaking the File Upload API v2.
+#[derive(Debug, Parser)]
+#[command(name = "upvault", version, about)]
+pub struct Cli {
+    /// Configuration file (TOML); `UPVAULT_*` variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API key pairs.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
+    /// Show and tune packages (account levels and their limits).
+    #[command(subcommand)]
+    Package(PackageCommand),
+}
+
+/// `user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints its id.
+    Add {
+        /// Login name.
+        username: String,
+        /// Password (at least 8 characters).
+        #[arg(long)]
+        password: String,
+        /// Contact address.
+        #[arg(long, default_value = "")]
+        email: String,
+        /// Package id (default: the free package).
+        #[arg(long)]
+        package: Option<i64>,
+        /// Print `{"id": "…", "username": "…"}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `apikey …`.
+#[derive(Debug, Subcommand)]
+pub enum ApikeyCommand {
+    /// Issue a key pair for /authorize; prints key1 and key2 (key2 is shown only now).
+    Create {
+        /// The account.
+        username: String,
+        /// Print `{"key1": "…", "key2": "…"}`.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `package …`.
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// List packages and their limits.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set fields of a package: `package set 1 wait_between_downloads=30 download_speed=0`.
+    Set {
+        /// Package id.
+        id: i64,
+        /// `KEY=VALUE` pairs: label, level_type, or a limit.
+        #[arg(required = true, value_name = "KEY=VALUE")]
+        assignments: Vec<String>,
+    },
+}
+
+/// Runs a command other than `serve`, writing its output to stdout.
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let services = &app.services;
+    match command {
+        Command::Serve => anyhow::bail!("serve is run by main"),
+        Command::User(UserCommand::Add {
+            username,
+            password,
+            email,
+            package,
+            json,
+        }) => {
+            let account = services
+                .accounts
+                .create_user(&username, &password, &email, package.map(PackageId))
+                .await
+                .map_err(anyhow::Error::from)
+                .context("could not create the account")?;
+            if json {
+                let out =
+                    serde_json::json!({"id": account.id.to_string(), "username": account.username});
+                println!("{out}");
+            } else {
+                println!("{}", account.id);
+            }
+        }
+        Command::Apikey(ApikeyCommand::Create { username, json }) => {
+            let (key1, key2) = services
+                .accounts
+                .create_api_key(&username)
+                .await
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("could not create a key pair for {username:?}"))?;
+            if json {
+                println!("{}", serde_json::json!({"key1": key1, "key2": key2}));
+            } else {
+                println!("key1: {key1}\nkey2: {key2}");
+            }
+        }
+        Command::Package(PackageCommand::List { json }) => {
+            let packages = services
+                .accounts
+                .packages()
+                .await
+                .map_err(anyhow::Error::from)?;
+            if json {
+                let list: Vec<_> = packages.iter().map(package_json).collect();
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for package in &packages {
+                    println!("{} {} ({})", package.id, package.label, package.level_type);
+                    for (key, value) in package.limits.entries() {
+                        println!("    {key} = {value}");
+                    }
+                }
+            }
+        }
+        Command::Package(PackageCommand::Set { id, assignments }) => {
+            let mut package = None;
+            for assignment in &assignments {
+                let (key, value) = assignment
+                    .split_once('=')
+                    .with_context(|| format!("{assignment:?} is not KEY=VALUE"))?;
+                package = Some(
+                    services
+                        .accounts
+                        .set_package_field(PackageId(id), key.trim(), value)
+                        .await
+                        .map_err(anyhow::Error::from)
+                        .with_context(|| format!("could not set {assignment:?} on package {id}"))?,
+                );
+            }
+            if let Some(package) = package {
+                println!("{}", serde_json::to_string_pretty(&package_json(&package))?);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn package_json(package: &upvault_core::model::Package) -> serde_json::Value {
+    let mut object = serde_json::Map::new();
+    object.insert("id".into(), package.id.to_string().into());
+    object.insert("label".into(), package.label.clone().into());
+    object.insert("level_type".into(), package.level_type.clone().into());
+    for key in PackageLimits::KEYS {
+        let value = package
+            .limits
+            .entries()
+            .into_iter()
+            .find(|(k, _)| k == key)
+            .map_or(0, |(_, v)| v);
+        object.insert((*key).into(), value.to_string().into());
+    }
+    serde_json::Value::Object(object)
+}

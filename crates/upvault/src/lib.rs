@@ -1,0 +1,166 @@
+//! upvault: composition of the whole server.
+//!
+//! [`Config`] is loaded once; [`App::build`] opens the database and blob store the config names,
+//! builds the domain services over them, and [`App::serve`] runs the API, the URL-import worker
+//! and maintenance until shutdown. The operator CLI lives in [`cli`].
+
+pub mod cli;
+pub mod config;
+
+use anyhow::Context;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use upvault_core::service::{CoreConfig, Deps, Services};
+use upvault_core::SystemClock;
+use upvault_http::{AppState, HttpConfig};
+use upvault_worker::{FetchConfig, ImportWorker, WorkerConfig};
+
+pub use config::Config;
+
+/// A built server: services over open storage, ready to serve.
+pub struct App {
+    /// The domain services (tests and the CLI use them directly).
+    pub services: Services,
+    config: Config,
+    store: Arc<upvault_db::SqliteStore>,
+}
+
+impl App {
+    /// Opens storage as configured and builds the services.
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+        let store = Arc::new(
+            upvault_db::SqliteStore::connect(&config.database_url())
+                .await
+                .context("cannot open the database")?,
+        );
+        let blobs = Arc::new(
+            upvault_blob::LocalBlobStore::open(config.blob_dir())
+                .await
+                .context("cannot open the blob directory")?,
+        );
+        let secs = Duration::from_secs;
+        let core = CoreConfig {
+            access_token_ttl: secs(config.api.access_token_ttl_secs),
+            download_token_ttl: secs(config.api.download_token_ttl_secs),
+            trash_retention: secs(config.limits.trash_retention_days * 24 * 3600),
+            unauthenticated_upload_cap: config.limits.unauthenticated_upload_cap_bytes,
+            ..CoreConfig::default()
+        };
+        let deps = Deps {
+            accounts: store.clone(),
+            tokens: store.clone(),
+            files: store.clone(),
+            folders: store.clone(),
+            jobs: store.clone(),
+            slots: store.clone(),
+            blobs,
+            clock: Arc::new(SystemClock),
+            config: core,
+        };
+        Ok(App {
+            services: Services::new(deps),
+            config,
+            store,
+        })
+    }
+
+    /// The HTTP settings derived from the config.
+    fn http_config(&self) -> HttpConfig {
+        HttpConfig {
+            public_url: self.config.public_url(),
+            site_name: self.config.site_name.clone(),
+            http_error_codes: self.config.api.http_error_codes,
+            max_form_bytes: self.config.limits.max_form_bytes,
+            max_multipart_parts: self.config.limits.max_multipart_parts,
+        }
+    }
+
+    fn worker_config(&self) -> WorkerConfig {
+        let remote = &self.config.remote_upload;
+        WorkerConfig {
+            concurrency: remote.concurrency,
+            poll_interval: Duration::from_millis(500),
+            lease: Duration::from_secs(60),
+            fetch: FetchConfig {
+                allow_private_addresses: remote.allow_private_addresses,
+                connect_timeout: Duration::from_secs(remote.connect_timeout_secs),
+                idle_timeout: Duration::from_secs(remote.idle_timeout_secs),
+                user_agent: format!("upvault/{}", env!("CARGO_PKG_VERSION")),
+            },
+        }
+    }
+
+    /// Serves on `listener` until `shutdown` resolves, then lets in-flight requests finish,
+    /// stops the workers between units of work and closes the database.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        self.services.maintenance.recover_after_start().await?;
+        let stop = CancellationToken::new();
+        let worker = ImportWorker::new(self.services.clone(), self.worker_config())?;
+        let worker_stop = stop.clone();
+        let worker = tokio::spawn(worker.run(async move { worker_stop.cancelled().await }));
+        let maintenance_stop = stop.clone();
+        let maintenance = tokio::spawn(upvault_worker::run_maintenance(
+            self.services.clone(),
+            Duration::from_secs(self.config.limits.maintenance_interval_secs.max(1)),
+            async move { maintenance_stop.cancelled().await },
+        ));
+
+        let router = upvault_http::router(AppState::new(self.services.clone(), self.http_config()));
+        info!(address = %listener.local_addr()?, public_url = %self.config.public_url(), "serving");
+        let http_stop = stop.clone();
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown => {}
+                () = http_stop.cancelled() => {}
+            }
+        })
+        .await;
+        stop.cancel();
+        for (name, task) in [("import worker", worker), ("maintenance", maintenance)] {
+            if let Err(err) = task.await {
+                warn!(%err, "{name} stopped abnormally");
+            }
+        }
+        self.store.close().await;
+        info!("stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,43 @@
+//! The `upvault` binary: parses the command line and hands over to the library.
+
+use anyhow::Context;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+use upvault::cli::{Cli, Command};
+use upvault::{App, Config};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve => serve(config).await,
+        command => upvault::cli::run(config, command).await,
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let app = App::build(config).await?;
+    if let Some(admin) = app
+        .services
+        .accounts
+        .bootstrap_admin()
+        .await
+        .map_err(anyhow::Error::from)?
+    {
+        println!(
+            "First start: created the account \"{}\" (id {}). These are shown only once:\n  password: {}\n  key1:     {}\n  key2:     {}",
+            admin.username, admin.account_id, admin.password, admin.key1, admin.key2
+        );
+    }
+    app.serve(listener, upvault::shutdown_signal()).await
+}

@@ -1,0 +1,184 @@
+//! SPEC.md §6: the operator CLI's exact forms, and `serve`'s first-start bootstrap and
+//! graceful stop on SIGTERM.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+fn upvault(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_upvault"))
+        .args(args)
+        .env("UPVAULT_DATA_DIR", dir)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn user_apikey_and_package_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = upvault(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "carol",
+            "--password",
+            "long enough pw",
+            "--email",
+            "c@example.com",
+            "--json",
+        ],
+    );
+    assert!(ok, "{err}");
+    let user: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(user["username"], "carol");
+    assert!(user["id"].as_str().unwrap().parse::<i64>().is_ok());
+
+    let (ok, out, _) = upvault(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "dave",
+            "--password",
+            "long enough pw",
+            "--package",
+            "3",
+        ],
+    );
+    assert!(ok);
+    assert!(out.trim().parse::<i64>().is_ok(), "{out}");
+    let (ok, _, err) = upvault(
+        dir.path(),
+        &["user", "add", "carol", "--password", "long enough pw"],
+    );
+    assert!(!ok && err.contains("taken"), "{err}");
+
+    let (ok, out, err) = upvault(dir.path(), &["apikey", "create", "carol", "--json"]);
+    assert!(ok, "{err}");
+    let keys: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(keys["key1"].as_str().unwrap().len(), 64);
+    assert_eq!(keys["key2"].as_str().unwrap().len(), 64);
+
+    let (ok, out, _) = upvault(dir.path(), &["package", "list", "--json"]);
+    assert!(ok);
+    let packages: Value = serde_json::from_str(&out).unwrap();
+    let labels: Vec<&str> = packages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Guest", "Free Account", "Premium Account"]);
+
+    let (ok, _, err) = upvault(
+        dir.path(),
+        &[
+            "package",
+            "set",
+            "1",
+            "wait_between_downloads=30",
+            "download_speed=51200",
+        ],
+    );
+    assert!(ok, "{err}");
+    let (_, out, _) = upvault(dir.path(), &["package", "list", "--json"]);
+    let packages: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(packages[0]["wait_between_downloads"], "30");
+    assert_eq!(packages[0]["download_speed"], "51200");
+    let (ok, _, err) = upvault(dir.path(), &["package", "set", "1", "no_such_limit=1"]);
+    assert!(!ok && err.contains("no_such_limit"), "{err}");
+}
+
+#[test]
+fn serve_bootstraps_an_admin_once_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_upvault"))
+        .arg("serve")
+        .env("UPVAULT_DATA_DIR", dir.path())
+        .env("UPVAULT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = stdout.lines();
+    let mut printed = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.contains("key2:") {
+            break;
+        }
+    }
+    assert!(
+        printed.contains("\"admin\"") && printed.contains("password:") && printed.contains("key1:"),
+        "{printed}"
+    );
+    let key1 = printed
+        .lines()
+        .find(|l| l.contains("key1:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+    let key2 = printed
+        .lines()
+        .find(|l| l.contains("key2:"))
+        .unwrap()
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_owned();
+
+    // The printed keys log in.
+    let mut answer = Value::Null;
+    for _ in 0..100 {
+        if let Ok(response) = reqwest::blocking_post(port, &key1, &key2) {
+            answer = response;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(answer["_status"], "success", "{answer}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+}
+
+/// A tiny blocking client so this test needs no runtime.
+mod reqwest {
+    use serde_json::Value;
+    use std::io::{Read, Write};
+
+    pub(super) fn blocking_post(port: u16, key1: &str, key2: &str) -> std::io::Result<Value> {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+        let body = format!("key1={key1}&key2={key2}");
+        write!(
+            stream,
+            "POST /api/v2/authorize HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+        serde_json::from_str(json).map_err(std::io::Error::other)
+    }
+}

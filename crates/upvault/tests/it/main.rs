@@ -1,0 +1,45 @@
+//! The integration suite: the real server on an ephemeral port, driven over HTTP.
+//! One binary with a module per area (each file in tests/ would relink the server).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod cli;
+mod download;
+mod file;
+mod folder;
+mod import;
+mod upload;
+mod wire;
+
+use md5::{Digest, Md5};
+use sha2::Sha256;
+
+/// A table row of an error test: endpoint, parameters, expected message.
+pub type ErrorCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+
+/// Lower-case hex MD5.
+pub fn md5_hex(data: &[u8]) -> String {
+    hex::encode(Md5::digest(data))
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+/// Every file under `dir`, recursively.
+pub fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

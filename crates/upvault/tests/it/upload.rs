@@ -1,0 +1,372 @@
+//! /file/upload: streaming, digests, several files, part order, and package limits enforced
+//! mid-stream with nothing left behind.
+
+use crate::{files_under, md5_hex, sha256_hex};
+use futures::StreamExt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use upvault_core::PackageId;
+use upvault_testkit::{random_bytes, TestServer, TestUser};
+
+const FREE: PackageId = PackageId(2);
+
+async fn set(server: &TestServer, key: &str, value: &str) {
+    server
+        .services
+        .accounts
+        .set_package_field(FREE, key, value)
+        .await
+        .unwrap();
+}
+
+fn assert_nothing_stored(server: &TestServer) {
+    let tmp = files_under(&server.data_dir().join("blobs/tmp"));
+    let blobs = files_under(&server.data_dir().join("blobs/blobs"));
+    assert!(
+        tmp.is_empty() && blobs.is_empty(),
+        "left behind: {tmp:?} {blobs:?}"
+    );
+}
+
+async fn listed_files(server: &TestServer, user: &TestUser) -> usize {
+    server.ok(user, "folder/listing", &[]).await["files"]
+        .as_array()
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_multi_mib_upload_round_trips_with_its_digests() {
+    let server = TestServer::start().await;
+    let user = server.user("big").await;
+    let body = random_bytes(12 * 1024 * 1024 + 7, 1);
+    let answer = server
+        .upload(&user, "sample4_l.jpg", body.clone(), &[])
+        .await;
+    assert_eq!(answer["response"], "File uploaded");
+    let item = &answer["data"][0];
+    assert_eq!(item["name"], "sample4_l.jpg");
+    assert_eq!(item["size"], body.len().to_string());
+    assert_eq!(item["type"], "image/jpeg");
+    assert_eq!(item["error"], serde_json::Value::Null);
+    assert_eq!(item["hash"], md5_hex(&body));
+    let short = item["short_url"].as_str().unwrap();
+    let delete_hash = item["delete_hash"].as_str().unwrap();
+    assert_eq!(delete_hash.len(), 32);
+    assert_eq!(item["unique_hash"].as_str().unwrap().len(), 64);
+    assert_eq!(item["url"], format!("{}/{short}", server.url));
+    assert_eq!(
+        item["delete_url"],
+        format!("{}/{short}~d?{delete_hash}", server.url)
+    );
+    assert_eq!(
+        item["info_url"],
+        format!("{}/{short}~i?{delete_hash}", server.url)
+    );
+    assert_eq!(item["stats_url"], format!("{}/{short}~s", server.url));
+    assert_eq!(item["delete_type"], "DELETE");
+    assert_eq!(
+        item["url_bbcode"],
+        format!("[url]{}/{short}[/url]", server.url)
+    );
+    assert!(item["file_id"].is_string());
+
+    let url = server
+        .download_url(&user, item["file_id"].as_str().unwrap())
+        .await;
+    let got = server
+        .client
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(sha256_hex(&got), sha256_hex(&body));
+    assert_nothing_left_in_tmp(&server);
+    // Content-addressed: the blob is named by its SHA-256.
+    let blobs = files_under(&server.data_dir().join("blobs/blobs"));
+    assert_eq!(blobs.len(), 1);
+    assert!(blobs[0].ends_with(sha256_hex(&body)));
+}
+
+fn assert_nothing_left_in_tmp(server: &TestServer) {
+    assert!(files_under(&server.data_dir().join("blobs/tmp")).is_empty());
+}
+
+#[tokio::test]
+async fn several_files_in_one_request_and_credentials_after_the_files() {
+    let server = TestServer::start().await;
+    let user = server.user("multi").await;
+    let folder = server
+        .ok(&user, "folder/create", &[("folder_name", "In")])
+        .await;
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "upload_file",
+            reqwest::multipart::Part::bytes(b"first".to_vec()).file_name("a.txt"),
+        )
+        .part(
+            "upload_file[]",
+            reqwest::multipart::Part::bytes(b"second!".to_vec()).file_name("b.txt"),
+        )
+        .text("folder_id", folder["id"].as_str().unwrap().to_owned())
+        .text("access_token", user.token.clone())
+        .text("account_id", user.account_id.clone());
+    let answer: serde_json::Value = server
+        .client
+        .post(server.api("file/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["_status"], "success", "{answer}");
+    let items = answer["data"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(
+        (items[0]["name"].as_str(), items[0]["size"].as_str()),
+        (Some("a.txt"), Some("5"))
+    );
+    assert_eq!(
+        (items[1]["name"].as_str(), items[1]["size"].as_str()),
+        (Some("b.txt"), Some("7"))
+    );
+    let inside = server
+        .ok(
+            &user,
+            "folder/listing",
+            &[("parent_folder_id", folder["id"].as_str().unwrap())],
+        )
+        .await;
+    assert_eq!(inside["files"].as_array().unwrap().len(), 2);
+    assert_nothing_left_in_tmp(&server);
+}
+
+#[tokio::test]
+async fn documented_upload_errors() {
+    let server = TestServer::start().await;
+    let user = server.user("errs").await;
+    let empty = server.upload(&user, "empty.txt", Vec::new(), &[]).await;
+    assert_eq!(empty["response"], "Filesize received was zero.");
+    let none = server.call(&user, "file/upload", &[]).await;
+    assert_eq!(none["response"], "Did not receive uploaded file.");
+    let form = reqwest::multipart::Form::new()
+        .text("access_token", user.token.clone())
+        .text("account_id", user.account_id.clone());
+    let none: serde_json::Value = server
+        .client
+        .post(server.api("file/upload"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["response"], "Did not receive uploaded file.");
+    let anonymous = server
+        .upload(
+            &TestUser {
+                token: "x".repeat(128),
+                ..user.clone()
+            },
+            "a.txt",
+            b"a".to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        anonymous["response"],
+        "Could not validate access_token and account_id, please reauthenticate or try again."
+    );
+    let bad_folder = server
+        .upload(&user, "a.txt", b"a".to_vec(), &[("folder_id", "424242")])
+        .await;
+    assert_eq!(
+        bad_folder["response"],
+        "Could not find the folder defined by folder_id."
+    );
+    assert_eq!(listed_files(&server, &user).await, 0);
+    assert_nothing_stored(&server);
+}
+
+#[tokio::test]
+async fn hostile_names_are_cleaned_and_escaped() {
+    let server = TestServer::start().await;
+    let user = server.user("names").await;
+    let item = server
+        .upload_ok(&user, "../<b>x</b>'.txt", b"x".to_vec())
+        .await;
+    assert_eq!(item["name"], ".._<b>x<_b>'.txt");
+    let html = item["url_html"].as_str().unwrap();
+    assert!(
+        html.contains("&lt;b&gt;x&lt;_b&gt;&#39;.txt") && !html.contains("<b>"),
+        "{html}"
+    );
+
+    let hostile = "../../<script>alert('x')</script>\r\n\0\"q\" ملف 🦀\u{202e}gpj.exe";
+    let file_id = item["file_id"].as_str().unwrap();
+    let edited = server
+        .ok(
+            &user,
+            "file/edit",
+            &[("file_id", file_id), ("filename", hostile)],
+        )
+        .await;
+    let stored = ".._.._<script>alert('x')<_script>\"q\" ملف 🦀gpj.exe";
+    assert_eq!(edited["filename"], stored);
+    assert_eq!(edited["extension"], "exe");
+    let info = server.ok(&user, "file/info", &[("file_id", file_id)]).await;
+    assert_eq!(info["filename"], stored);
+}
+
+#[tokio::test]
+async fn max_upload_size_refuses_mid_stream_and_keeps_nothing() {
+    let server = TestServer::start().await;
+    set(&server, "max_upload_size", &(1024 * 1024).to_string()).await;
+    let user = server.user("limited").await;
+
+    // An endless body: the server must answer without reading it all.
+    let sent = Arc::new(AtomicU64::new(0));
+    let counter = sent.clone();
+    let chunk = bytes::Bytes::from(vec![1u8; 64 * 1024]);
+    let endless = futures::stream::repeat(chunk)
+        .take(16 * 1024)
+        .map(move |c| {
+            counter.fetch_add(c.len() as u64, Ordering::Relaxed);
+            Ok::<_, std::io::Error>(c)
+        });
+    let form = reqwest::multipart::Form::new()
+        .text("access_token", user.token.clone())
+        .text("account_id", user.account_id.clone())
+        .part(
+            "upload_file",
+            reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(endless))
+                .file_name("huge.bin"),
+        );
+    let outcome = server
+        .client
+        .post(server.api("file/upload"))
+        .multipart(form)
+        .send()
+        .await;
+    if let Ok(response) = outcome {
+        let answer: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(answer["_status"], "error");
+        assert!(
+            answer["response"]
+                .as_str()
+                .unwrap()
+                .contains("max_upload_size"),
+            "{answer}"
+        );
+    }
+    assert!(
+        sent.load(Ordering::Relaxed) < 256 * 1024 * 1024,
+        "read {} bytes of a 1 GiB body",
+        sent.load(Ordering::Relaxed)
+    );
+    assert_eq!(listed_files(&server, &user).await, 0);
+    assert_nothing_stored(&server);
+
+    // Under the limit still works.
+    server.upload_ok(&user, "small.bin", vec![2; 1000]).await;
+}
+
+#[tokio::test]
+async fn storage_limit_and_can_upload_are_enforced() {
+    let server = TestServer::start().await;
+    set(&server, "max_storage_bytes", "1000").await;
+    let user = server.user("quota").await;
+    server.upload_ok(&user, "a.bin", vec![1; 600]).await;
+    let refused = server.upload(&user, "b.bin", vec![2; 600], &[]).await;
+    assert_eq!(refused["_status"], "error");
+    assert!(
+        refused["response"]
+            .as_str()
+            .unwrap()
+            .contains("max_storage_bytes"),
+        "{refused}"
+    );
+    assert_eq!(listed_files(&server, &user).await, 1);
+    assert_nothing_left_in_tmp(&server);
+    // Copies count too.
+    let first = server.ok(&user, "folder/listing", &[]).await["files"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let copy = server
+        .call(
+            &user,
+            "file/copy",
+            &[("file_id", &first), ("copy_to_folder_id", "0")],
+        )
+        .await;
+    assert_eq!(copy["_status"], "error", "{copy}");
+
+    set(&server, "can_upload", "0").await;
+    let refused = server.upload(&user, "c.bin", vec![3; 10], &[]).await;
+    assert!(
+        refused["response"].as_str().unwrap().contains("can_upload"),
+        "{refused}"
+    );
+}
+
+#[tokio::test]
+async fn concurrent_uploads_are_limited_per_account() {
+    let server = TestServer::start().await;
+    set(&server, "concurrent_uploads", "1").await;
+    let user = server.user("conc").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let slow = reqwest::Body::wrap_stream(tokio_stream_from(rx));
+    let form = reqwest::multipart::Form::new()
+        .text("access_token", user.token.clone())
+        .text("account_id", user.account_id.clone())
+        .part(
+            "upload_file",
+            reqwest::multipart::Part::stream(slow).file_name("slow.bin"),
+        );
+    let request = server
+        .client
+        .post(server.api("file/upload"))
+        .multipart(form)
+        .send();
+    let first = tokio::spawn(request);
+    tx.send(Ok(bytes::Bytes::from(vec![9u8; 1000])))
+        .await
+        .unwrap();
+    // Wait until the first upload is being received (its temporary object exists).
+    for _ in 0..200 {
+        if !files_under(&server.data_dir().join("blobs/tmp")).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let second = server.upload(&user, "second.bin", vec![1; 10], &[]).await;
+    assert!(
+        second["response"]
+            .as_str()
+            .unwrap()
+            .contains("concurrent_uploads"),
+        "{second}"
+    );
+    tx.send(Ok(bytes::Bytes::from(vec![9u8; 1000])))
+        .await
+        .unwrap();
+    drop(tx);
+    let first: serde_json::Value = first.await.unwrap().unwrap().json().await.unwrap();
+    assert_eq!(first["data"][0]["size"], "2000", "{first}");
+    // The slot is free again.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    server.upload_ok(&user, "third.bin", vec![1; 10]).await;
+}
+
+fn tokio_stream_from<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
