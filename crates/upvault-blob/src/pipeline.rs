@@ -1,4 +1,5 @@
 //! The upload hot path: body stream → (MD5) ‖ (SHA-256 + disk), off the async runtime.
+//! The S3 store reuses the [`Coalescer`] and hashes with [`Digests`] (its bytes go to the network).
 //!
 //! ```text
 //!                      ┌─ md5 channel ──► blocking thread: MD5
@@ -142,15 +143,74 @@ pub(crate) async fn write(
     })
 }
 
+/// MD5 and SHA-256 of a byte stream, each on its own blocking thread (the S3 upload path,
+/// where no disk thread can take the SHA-256). Buffers are shared, not copied; the channels
+/// are bounded, so slow hashing slows the feeder down.
+pub(crate) struct Digests {
+    md5_tx: mpsc::Sender<Bytes>,
+    sha256_tx: mpsc::Sender<Bytes>,
+    md5_thread: tokio::task::JoinHandle<[u8; 16]>,
+    sha256_thread: tokio::task::JoinHandle<[u8; 32]>,
+}
+
+impl Digests {
+    /// Starts both threads.
+    pub(crate) fn start() -> Self {
+        let (md5_tx, mut md5_rx) = mpsc::channel::<Bytes>(QUEUE_DEPTH);
+        let (sha256_tx, mut sha256_rx) = mpsc::channel::<Bytes>(QUEUE_DEPTH);
+        let md5_thread = tokio::task::spawn_blocking(move || {
+            let mut md5 = Md5::new();
+            while let Some(chunk) = md5_rx.blocking_recv() {
+                md5.update(&chunk);
+            }
+            <[u8; 16]>::from(md5.finalize())
+        });
+        let sha256_thread = tokio::task::spawn_blocking(move || {
+            let mut sha256 = Sha256::new();
+            while let Some(chunk) = sha256_rx.blocking_recv() {
+                sha256.update(&chunk);
+            }
+            <[u8; 32]>::from(sha256.finalize())
+        });
+        Self {
+            md5_tx,
+            sha256_tx,
+            md5_thread,
+            sha256_thread,
+        }
+    }
+
+    /// Hands a buffer to both hashers, waiting for room in their queues. A hasher can only
+    /// be gone if it panicked, which [`Digests::finish`] reports.
+    pub(crate) async fn feed(&self, buffer: Bytes) {
+        let _ = self.md5_tx.send(buffer.clone()).await.is_ok()
+            && self.sha256_tx.send(buffer).await.is_ok();
+    }
+
+    /// Ends the input and returns (MD5, SHA-256) of everything fed.
+    pub(crate) async fn finish(self) -> Result<([u8; 16], [u8; 32]), JoinError> {
+        let Self {
+            md5_tx,
+            sha256_tx,
+            md5_thread,
+            sha256_thread,
+        } = self;
+        drop((md5_tx, sha256_tx));
+        let md5 = md5_thread.await;
+        let sha256 = sha256_thread.await;
+        Ok((md5?, sha256?))
+    }
+}
+
 /// Glues small chunks into [`WRITE_CHUNK`]-sized buffers; big chunks pass through uncopied.
 #[derive(Default)]
-struct Coalescer {
+pub(crate) struct Coalescer {
     pending: BytesMut,
 }
 
 impl Coalescer {
     /// Takes a chunk; returns the buffers that are ready (at most two).
-    fn push(&mut self, chunk: Bytes) -> impl Iterator<Item = Bytes> {
+    pub(crate) fn push(&mut self, chunk: Bytes) -> impl Iterator<Item = Bytes> {
         let mut ready = [None, None];
         if self.pending.is_empty() && chunk.len() >= WRITE_CHUNK {
             ready[0] = Some(chunk);
@@ -180,7 +240,7 @@ impl Coalescer {
     }
 
     /// The last, partial buffer.
-    fn finish(&mut self) -> Option<Bytes> {
+    pub(crate) fn finish(&mut self) -> Option<Bytes> {
         (!self.pending.is_empty()).then(|| std::mem::take(&mut self.pending).freeze())
     }
 }
@@ -219,5 +279,20 @@ mod tests {
         assert_eq!(run(&[2 * mb, 5]), vec![2 * mb, 5]);
         assert_eq!(run(&[]), Vec::<usize>::new());
         assert_eq!(run(&[0, 0]), Vec::<usize>::new());
+    }
+
+    #[tokio::test]
+    async fn digests_hash_everything_fed() {
+        let digests = Digests::start();
+        digests.feed(Bytes::from_static(b"hello ")).await;
+        digests.feed(Bytes::from_static(b"world")).await;
+        let (md5, sha256) = digests.finish().await.unwrap();
+        assert_eq!(hex::encode(md5), "5eb63bbbe01eeed093cb22bb8f5acdc3");
+        assert_eq!(
+            hex::encode(sha256),
+            "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9"
+        );
+        let (md5, _) = Digests::start().finish().await.unwrap();
+        assert_eq!(hex::encode(md5), "d41d8cd98f00b204e9800998ecf8427e");
     }
 }

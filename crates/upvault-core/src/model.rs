@@ -478,3 +478,128 @@ impl ByteRange {
         false
     }
 }
+
+/// Completed downloads of one file on one UTC day (the public stats page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayDownloads {
+    /// The day (UTC).
+    pub day: chrono::NaiveDate,
+    /// Completed downloads that day.
+    pub downloads: u64,
+}
+
+/// One download a visitor started from a public page, as the 24-hour limits count it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedDownload {
+    /// When it started.
+    pub at: DateTime<Utc>,
+    /// Bytes it was charged (the requested length).
+    pub bytes: u64,
+    /// Whether it counts towards `downloads_per_24_hours` (it starts at byte 0).
+    pub counted: bool,
+}
+
+/// A download to put in the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDownloadLog {
+    /// Who downloads (`ip:…` for guests, `acct:…` for signed-in accounts).
+    pub visitor: String,
+    /// What.
+    pub file_id: FileId,
+    /// The entry itself.
+    pub entry: LoggedDownload,
+}
+
+/// Why a download from a public page was refused, and when the refusal lifts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DownloadRefusal {
+    /// `wait_between_downloads`: the ticket is not valid before `until`.
+    Wait {
+        /// When the download may start.
+        until: DateTime<Utc>,
+    },
+    /// The ticket is malformed, expired, or another visitor's or file's.
+    TicketInvalid,
+    /// `max_download_filesize_allowed`.
+    FileTooLarge {
+        /// The limit in bytes.
+        max: u64,
+    },
+    /// `downloads_per_24_hours`.
+    DailyCount {
+        /// The limit.
+        max: u64,
+        /// When the oldest counted download leaves the window.
+        lifts_at: DateTime<Utc>,
+    },
+    /// `download_size_per_24_hours`.
+    DailyBytes {
+        /// The limit in bytes.
+        max: u64,
+        /// When enough bytes leave the window; `None` if this file alone is over the limit.
+        lifts_at: Option<DateTime<Utc>>,
+    },
+    /// `concurrent_downloads`.
+    Concurrent {
+        /// The limit.
+        max: u64,
+    },
+}
+
+impl DownloadRefusal {
+    /// The package limit that refused, by its operator name (`None` for a bad ticket).
+    pub fn limit_name(&self) -> Option<&'static str> {
+        match self {
+            DownloadRefusal::Wait { .. } => Some("wait_between_downloads"),
+            DownloadRefusal::TicketInvalid => None,
+            DownloadRefusal::FileTooLarge { .. } => Some("max_download_filesize_allowed"),
+            DownloadRefusal::DailyCount { .. } => Some("downloads_per_24_hours"),
+            DownloadRefusal::DailyBytes { .. } => Some("download_size_per_24_hours"),
+            DownloadRefusal::Concurrent { .. } => Some("concurrent_downloads"),
+        }
+    }
+
+    /// When trying again can succeed (`None`: not by waiting, or as soon as another ends).
+    pub fn lifts_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            DownloadRefusal::Wait { until } => Some(*until),
+            DownloadRefusal::DailyCount { lifts_at, .. } => Some(*lifts_at),
+            DownloadRefusal::DailyBytes { lifts_at, .. } => *lifts_at,
+            _ => None,
+        }
+    }
+
+    /// A sentence for the visitor: which limit, and what to do.
+    pub fn message(&self) -> String {
+        match self {
+            DownloadRefusal::Wait { .. } => {
+                "Please wait: your package asks for a pause before each download \
+                 (wait_between_downloads)."
+                    .to_owned()
+            }
+            DownloadRefusal::TicketInvalid => {
+                "This download link has expired or belongs to someone else. Open the file page \
+                 again to get a new one."
+                    .to_owned()
+            }
+            DownloadRefusal::FileTooLarge { max } => format!(
+                "This file is larger than your package lets you download \
+                 (max_download_filesize_allowed is {max} bytes)."
+            ),
+            DownloadRefusal::DailyCount { max, .. } => {
+                format!(
+                    "You have reached your package's downloads for 24 hours \
+                     (downloads_per_24_hours is {max})."
+                )
+            }
+            DownloadRefusal::DailyBytes { max, .. } => format!(
+                "This download would take you past your package's download volume for 24 hours \
+                 (download_size_per_24_hours is {max} bytes)."
+            ),
+            DownloadRefusal::Concurrent { max } => format!(
+                "Too many downloads at once (concurrent_downloads is {max}). Wait for one to \
+                 finish."
+            ),
+        }
+    }
+}

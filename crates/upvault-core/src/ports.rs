@@ -218,11 +218,12 @@ pub trait JobQueue: Send + Sync {
 /// Concurrency slots counted in the shared database (`concurrent_uploads`/`_downloads`).
 #[async_trait]
 pub trait TransferSlots: Send + Sync {
-    /// Takes a slot if the account holds fewer than `limit` live ones; the slot lapses at
+    /// Takes a slot if `holder` (`acct:{id}` for accounts, `ip:{address}` for guests) holds
+    /// fewer than `limit` live ones; the slot lapses at
     /// `lease_until` unless renewed (a crashed instance's slots free themselves).
     async fn acquire_slot(
         &self,
-        account: AccountId,
+        holder: &str,
         kind: TransferKind,
         limit: u64,
         now: DateTime<Utc>,
@@ -232,6 +233,49 @@ pub trait TransferSlots: Send + Sync {
     async fn renew_slot(&self, slot: i64, lease_until: DateTime<Utc>) -> Result<()>;
     /// Frees a slot.
     async fn release_slot(&self, slot: i64) -> Result<()>;
+}
+
+/// Failed logins, counted in the shared database so every instance sees the same lockouts.
+#[async_trait]
+pub trait LoginThrottle: Send + Sync {
+    /// Records one failed attempt under each key.
+    async fn record_login_failure(&self, keys: &[String], at: DateTime<Utc>) -> Result<()>;
+    /// Failed attempts under `key` since `since`.
+    async fn login_failures_since(&self, key: &str, since: DateTime<Utc>) -> Result<u64>;
+    /// Forgets the failures under `key` (after a successful login).
+    async fn clear_login_failures(&self, key: &str) -> Result<()>;
+    /// Forgets failures older than `before`; how many went.
+    async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
+}
+
+/// The rule a download must pass against the visitor's last 24 hours of downloads; the
+/// repository runs it inside the transaction that logs the download, so two instances cannot
+/// both admit the last allowed one.
+pub type DownloadAdmission =
+    Box<dyn FnOnce(&[LoggedDownload]) -> std::result::Result<(), DownloadRefusal> + Send>;
+
+/// What the public pages keep beyond files and folders: per-day statistics, the download log
+/// behind the 24-hour limits, failed folder-password guesses and the server's signing secret.
+#[async_trait]
+pub trait PublicRepo: Send + Sync {
+    /// Completed downloads of a file by UTC day, oldest first.
+    async fn download_stats(&self, file: FileId) -> Result<Vec<DayDownloads>>;
+    /// In one transaction: reads the visitor's log entries since `since` (oldest first), runs
+    /// `admit` on them and, if it passes, appends `new`. Entries older than `since` may be
+    /// dropped on the way.
+    async fn log_download(
+        &self,
+        new: NewDownloadLog,
+        since: DateTime<Utc>,
+        admit: DownloadAdmission,
+    ) -> Result<std::result::Result<(), DownloadRefusal>>;
+    /// Records a failed guess under `key` (a folder password from one address).
+    async fn record_guess(&self, key: &str, at: DateTime<Utc>) -> Result<()>;
+    /// Times of the failed guesses under `key` since `since`, oldest first.
+    async fn guesses_since(&self, key: &str, since: DateTime<Utc>) -> Result<Vec<DateTime<Utc>>>;
+    /// The persisted secret called `name`; stores `candidate` first if there is none yet (so
+    /// every instance ends up with the same one).
+    async fn secret(&self, name: &str, candidate: &str) -> Result<String>;
 }
 
 /// A blob that has been written in full under a temporary name, with its digests.

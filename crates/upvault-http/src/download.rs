@@ -8,18 +8,19 @@
 
 use crate::AppState;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Deserialize;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, UNIX_EPOCH};
+use tower::ServiceExt;
 use tracing::warn;
 use upvault_core::model::{ByteRange, File};
 use upvault_core::ports::ByteStream;
@@ -40,13 +41,20 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'|')
     .remove(b'~');
 
-/// The download route. (The file pages behind the same URLs without a token are the public
-/// site's; until they exist such a request is a plain 404.)
+/// The download route. The same URLs without a token are the public file pages: when the
+/// composition installs them as a [`FilePages`] request extension, such requests go there;
+/// without it they are a plain 404.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/{short_url}", get(download))
 }
 
-#[derive(Debug, Deserialize)]
+/// The service that answers `GET /{short_url}` without a `download_token` (the public file
+/// pages), handed to the download route as a request extension so that this crate needs no
+/// dependency on the pages.
+#[derive(Clone)]
+pub struct FilePages(pub Router);
+
+#[derive(Debug, Default, Deserialize)]
 struct DownloadQuery {
     download_token: Option<String>,
 }
@@ -54,13 +62,24 @@ struct DownloadQuery {
 async fn download(
     State(state): State<AppState>,
     Path(short_url): Path<String>,
-    Query(query): Query<DownloadQuery>,
-    method: Method,
-    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    request: Request,
 ) -> Response {
+    // Lenient: the page URLs carry bare delete hashes (`~d?{hash}`) as their query.
+    let query: DownloadQuery = raw
+        .as_deref()
+        .and_then(|q| serde_urlencoded::from_str(q).ok())
+        .unwrap_or_default();
     let Some(token) = query.download_token.filter(|t| !t.is_empty()) else {
-        return plain(StatusCode::NOT_FOUND, "Not found.");
+        return match request.extensions().get::<FilePages>().cloned() {
+            Some(FilePages(pages)) => match pages.oneshot(request).await {
+                Ok(response) => response,
+                Err(never) => match never {},
+            },
+            None => plain(StatusCode::NOT_FOUND, "Not found."),
+        };
     };
+    let (method, headers) = (request.method().clone(), request.headers().clone());
     match state
         .services
         .files
@@ -195,6 +214,35 @@ pub async fn serve_file(
     headers: &HeaderMap,
     on_complete: impl FnOnce(&File) + Send + 'static,
 ) -> Response {
+    serve_file_with(
+        state,
+        file,
+        method,
+        headers,
+        on_complete,
+        ServeOptions::default(),
+    )
+    .await
+}
+
+/// How a download from a public page is served beyond [`serve_file`]'s defaults.
+#[derive(Default)]
+pub struct ServeOptions {
+    /// `download_speed`: the body is paced to this many bytes per second.
+    pub bytes_per_sec: Option<u64>,
+    /// Held until the body is dropped (a `concurrent_downloads` slot).
+    pub hold: Option<Box<dyn Send + Sync>>,
+}
+
+/// [`serve_file`] with throttling and something held for as long as the body streams.
+pub async fn serve_file_with(
+    state: &AppState,
+    file: &File,
+    method: &Method,
+    headers: &HeaderMap,
+    on_complete: impl FnOnce(&File) + Send + 'static,
+    options: ServeOptions,
+) -> Response {
     let etag = etag(file);
     let modified =
         UNIX_EPOCH + Duration::from_secs(u64::try_from(file.uploaded_at.timestamp()).unwrap_or(0));
@@ -276,10 +324,15 @@ pub async fn serve_file(
     let file = file.clone();
     let hook: Option<Box<dyn FnOnce() + Send>> =
         counts.then(|| Box::new(move || on_complete(&file)) as Box<dyn FnOnce() + Send>);
+    let stream = match options.bytes_per_sec {
+        Some(rate) if rate > 0 => throttle(stream, rate),
+        _ => stream,
+    };
     let body = Body::from_stream(OnComplete {
         inner: stream,
         remaining: length,
         hook,
+        _hold: options.hold,
     });
     (status, response_headers, body).into_response()
 }
@@ -291,6 +344,35 @@ struct OnComplete {
     inner: ByteStream,
     remaining: u64,
     hook: Option<Box<dyn FnOnce() + Send>>,
+    _hold: Option<Box<dyn Send + Sync>>,
+}
+
+/// Paces a stream to `rate` bytes per second from its first byte: each piece is released when
+/// the bytes sent so far are due. Large chunks are cut so the pace stays even.
+fn throttle(inner: ByteStream, rate: u64) -> ByteStream {
+    let piece = usize::try_from((rate / 8).max(1024)).unwrap_or(usize::MAX);
+    let start = tokio::time::Instant::now();
+    let state = (inner, 0u64, Bytes::new());
+    Box::pin(futures::stream::unfold(
+        state,
+        move |(mut inner, sent, mut left)| async move {
+            if left.is_empty() {
+                match inner.next().await? {
+                    Ok(chunk) => left = chunk,
+                    Err(err) => return Some((Err(err), (inner, sent, left))),
+                }
+            }
+            let chunk = left.split_to(piece.min(left.len()));
+            let sent = sent + chunk.len() as u64;
+            // Precision: nanoseconds of the whole transfer so far, never rounded per piece.
+            let due = Duration::from_nanos(
+                u64::try_from(u128::from(sent) * 1_000_000_000 / u128::from(rate))
+                    .unwrap_or(u64::MAX),
+            );
+            tokio::time::sleep_until(start + due).await;
+            Some((Ok(chunk), (inner, sent, left)))
+        },
+    ))
 }
 
 impl Stream for OnComplete {

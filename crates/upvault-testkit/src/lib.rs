@@ -7,12 +7,14 @@ use axum::Router;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tempfile::TempDir;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use upvault::{App, Config};
 use upvault_core::service::Services;
+use upvault_core::Clock;
 
 /// A running server.
 pub struct TestServer {
@@ -57,8 +59,17 @@ impl TestServer {
         Self::start_in(dir, adjust).await
     }
 
+    /// A server whose time-based rules read `clock` (tests move it).
+    pub async fn start_with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self::boot(tempfile::tempdir().unwrap(), |_| {}, clock).await
+    }
+
     /// A server over an existing data directory (restart tests).
     pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::boot(dir, adjust, Arc::new(upvault_core::SystemClock)).await
+    }
+
+    async fn boot(dir: TempDir, adjust: impl FnOnce(&mut Config), clock: Arc<dyn Clock>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let mut config = Config {
@@ -67,7 +78,7 @@ impl TestServer {
             ..Config::default()
         };
         adjust(&mut config);
-        let app = App::build(config.clone()).await.unwrap();
+        let app = App::build_with_clock(config.clone(), clock).await.unwrap();
         let services = app.services.clone();
         let stop = CancellationToken::new();
         let signal = stop.clone();

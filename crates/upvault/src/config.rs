@@ -29,6 +29,8 @@ pub struct Config {
     pub api: ApiConfig,
     /// Request and retention limits.
     pub limits: LimitsConfig,
+    /// The public pages.
+    pub web: WebConfig,
 }
 
 impl Default for Config {
@@ -43,18 +45,52 @@ impl Default for Config {
             remote_upload: RemoteUploadConfig::default(),
             api: ApiConfig::default(),
             limits: LimitsConfig::default(),
+            web: WebConfig::default(),
         }
     }
 }
 
-/// `[storage]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `[storage]`: `backend = "local"` (a directory) or `"s3"` (an S3-compatible bucket).
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
-    /// `local` (the only backend so far).
+    /// `local` or `s3`.
     pub backend: String,
     /// Blob directory of the local backend; default `{data_dir}/blobs`.
     pub path: Option<PathBuf>,
+    /// S3: the service's base URL without the bucket (`https://s3.example.com`); unset = AWS.
+    pub endpoint: Option<String>,
+    /// S3: the bucket (it must exist).
+    pub bucket: String,
+    /// S3: the signing region.
+    pub region: String,
+    /// S3: access key id.
+    pub access_key_id: String,
+    /// S3: secret access key (never logged).
+    pub secret_access_key: String,
+    /// S3: path-style addressing (`endpoint/bucket/key`), as most self-hosted servers want.
+    pub path_style: bool,
+    /// S3: prefix of every key, so several installations can share a bucket.
+    pub prefix: String,
+    /// S3: multipart part size in bytes (at least 5 MiB).
+    pub part_size_bytes: usize,
+}
+
+impl std::fmt::Debug for StorageConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorageConfig")
+            .field("backend", &self.backend)
+            .field("path", &self.path)
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &"<redacted>")
+            .field("path_style", &self.path_style)
+            .field("prefix", &self.prefix)
+            .field("part_size_bytes", &self.part_size_bytes)
+            .finish()
+    }
 }
 
 impl Default for StorageConfig {
@@ -62,6 +98,14 @@ impl Default for StorageConfig {
         Self {
             backend: "local".into(),
             path: None,
+            endpoint: None,
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: String::new(),
+            secret_access_key: String::new(),
+            path_style: true,
+            prefix: String::new(),
+            part_size_bytes: 16 * 1024 * 1024,
         }
     }
 }
@@ -141,6 +185,57 @@ impl Default for LimitsConfig {
     }
 }
 
+/// `[web]`: the public pages (SPEC.md §5).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebConfig {
+    /// Mark cookies `Secure`; default: when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+    /// Seconds a download ticket stays usable once its wait is over.
+    pub ticket_ttl_secs: u64,
+    /// Seconds a folder-password grant lasts.
+    pub grant_ttl_secs: u64,
+    /// Seconds a page login lasts.
+    pub session_ttl_secs: u64,
+    /// Largest image shown as a preview on the file page.
+    pub preview_max_bytes: u64,
+    /// Wrong folder passwords (or page logins) one address may try per window.
+    pub password_attempts: u64,
+    /// The window of `password_attempts`, in seconds.
+    pub password_window_secs: u64,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        let core = upvault_core::service::PublicConfig::default();
+        Self {
+            secure_cookies: None,
+            ticket_ttl_secs: core.ticket_ttl.as_secs(),
+            grant_ttl_secs: core.grant_ttl.as_secs(),
+            session_ttl_secs: core.session_ttl.as_secs(),
+            preview_max_bytes: core.preview_max_bytes,
+            password_attempts: core.guess_limit,
+            password_window_secs: core.guess_window.as_secs(),
+        }
+    }
+}
+
+impl WebConfig {
+    /// The domain's settings of the public pages.
+    pub fn public_config(&self) -> upvault_core::service::PublicConfig {
+        let secs = std::time::Duration::from_secs;
+        upvault_core::service::PublicConfig {
+            ticket_ttl: secs(self.ticket_ttl_secs),
+            grant_ttl: secs(self.grant_ttl_secs),
+            session_ttl: secs(self.session_ttl_secs),
+            preview_max_bytes: self.preview_max_bytes,
+            guess_limit: self.password_attempts.max(1),
+            guess_window: secs(self.password_window_secs.max(1)),
+            ..upvault_core::service::PublicConfig::default()
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then `file` (if given), then `UPVAULT_*` variables; validates.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -174,11 +269,24 @@ impl Config {
                     self.listen
                 )
             })?;
-        anyhow::ensure!(
-            self.storage.backend == "local",
-            "storage.backend: {:?} is not supported (use \"local\")",
-            self.storage.backend
-        );
+        match self.storage.backend.as_str() {
+            "local" => {}
+            "s3" => anyhow::ensure!(
+                !self.storage.bucket.is_empty(),
+                "storage.bucket must be set when storage.backend is \"s3\""
+            ),
+            other => anyhow::bail!(
+                "storage.backend: {other:?} is not supported (use \"local\" or \"s3\")"
+            ),
+        }
+        if let Some(url) = &self.database_url {
+            anyhow::ensure!(
+                ["sqlite:", "postgres://", "postgresql://"]
+                    .iter()
+                    .any(|p| url.starts_with(p)),
+                "database_url must start with sqlite:, postgres:// or postgresql://"
+            );
+        }
         if let Some(url) = &self.public_url {
             anyhow::ensure!(
                 url.starts_with("http://") || url.starts_with("https://"),
@@ -206,6 +314,25 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("upvault.db").display()))
+    }
+
+    /// The S3 settings of `[storage]`.
+    pub fn s3(&self) -> upvault_blob::S3Config {
+        let storage = &self.storage;
+        upvault_blob::S3Config {
+            endpoint: storage.endpoint.clone(),
+            bucket: storage.bucket.clone(),
+            region: storage.region.clone(),
+            access_key_id: storage.access_key_id.clone(),
+            secret_access_key: storage.secret_access_key.clone(),
+            path_style: storage.path_style,
+            prefix: storage.prefix.clone(),
+            part_size_bytes: storage.part_size_bytes,
+            allow_http: storage
+                .endpoint
+                .as_deref()
+                .is_some_and(|e| e.starts_with("http://")),
+        }
     }
 
     /// The local blob directory.

@@ -4,6 +4,7 @@
 //! builds the domain services over them, and [`App::serve`] runs the API, the URL-import worker
 //! and maintenance until shutdown. The operator CLI lives in [`cli`].
 
+pub mod backend;
 pub mod cli;
 pub mod config;
 
@@ -15,8 +16,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use upvault_core::service::{CoreConfig, Deps, Services};
-use upvault_core::SystemClock;
+use upvault_core::service::{CoreConfig, Deps, PublicService, Services};
+use upvault_core::{Clock, SystemClock};
 use upvault_http::{AppState, HttpConfig};
 use upvault_worker::{FetchConfig, ImportWorker, WorkerConfig};
 
@@ -26,25 +27,24 @@ pub use config::Config;
 pub struct App {
     /// The domain services (tests and the CLI use them directly).
     pub services: Services,
+    /// The public pages' rules (SPEC.md §5).
+    pub public: PublicService,
     config: Config,
-    store: Arc<upvault_db::SqliteStore>,
+    store: Arc<dyn backend::Database>,
 }
 
 impl App {
-    /// Opens storage as configured and builds the services.
+    /// Opens storage as configured and builds the services on the wall clock.
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// Like [`App::build`], with the clock every time-based rule reads (tests move it).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
-        let store = Arc::new(
-            upvault_db::SqliteStore::connect(&config.database_url())
-                .await
-                .context("cannot open the database")?,
-        );
-        let blobs = Arc::new(
-            upvault_blob::LocalBlobStore::open(config.blob_dir())
-                .await
-                .context("cannot open the blob directory")?,
-        );
+        let store = backend::open_database(&config).await?;
+        let blobs = backend::open_blobs(&config).await?;
         let secs = Duration::from_secs;
         let core = CoreConfig {
             access_token_ttl: secs(config.api.access_token_ttl_secs),
@@ -60,15 +60,45 @@ impl App {
             folders: store.clone(),
             jobs: store.clone(),
             slots: store.clone(),
+            logins: store.clone(),
             blobs,
-            clock: Arc::new(SystemClock),
+            clock,
             config: core,
         };
+        let public = PublicService::new(deps.clone(), store.clone(), config.web.public_config());
         Ok(App {
             services: Services::new(deps),
+            public,
             config,
             store,
         })
+    }
+
+    /// The API and the public pages on one router. `GET /{short_url}` belongs to both: the API's
+    /// download route answers it with a `download_token` and hands it to the file pages
+    /// without one.
+    fn router(&self) -> axum::Router {
+        let api = AppState::new(self.services.clone(), self.http_config());
+        let web = upvault_web::WebState::new(
+            api.clone(),
+            self.public.clone(),
+            upvault_web::WebConfig {
+                site_name: self.config.site_name.clone(),
+                public_url: self.config.public_url(),
+                secure_cookies: self
+                    .config
+                    .web
+                    .secure_cookies
+                    .unwrap_or_else(|| self.config.public_url().starts_with("https://")),
+                grant_cookie_secs: secs_i64(self.config.web.grant_ttl_secs),
+                session_cookie_secs: secs_i64(self.config.web.session_ttl_secs),
+            },
+        );
+        let web = web.with_api_router(upvault_http::router(api.clone()));
+        let pages = upvault_http::download::FilePages(upvault_web::file_pages(web.clone()));
+        upvault_http::router(api)
+            .merge(upvault_web::router(web))
+            .layer(axum::Extension(pages))
     }
 
     /// The HTTP settings derived from the config.
@@ -116,7 +146,7 @@ impl App {
             async move { maintenance_stop.cancelled().await },
         ));
 
-        let router = upvault_http::router(AppState::new(self.services.clone(), self.http_config()));
+        let router = self.router();
         info!(address = %listener.local_addr()?, public_url = %self.config.public_url(), "serving");
         let http_stop = stop.clone();
         let served = axum::serve(
@@ -140,6 +170,10 @@ impl App {
         info!("stopped");
         served.context("the HTTP server failed")
     }
+}
+
+fn secs_i64(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
 }
 
 /// Resolves on SIGINT or SIGTERM.

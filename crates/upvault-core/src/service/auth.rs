@@ -4,7 +4,7 @@ use super::Deps;
 use crate::error::{Error, Result};
 use crate::ids::AccountId;
 use crate::secret;
-use tracing::instrument;
+use tracing::{instrument, warn};
 
 /// Issues, checks and revokes access tokens.
 #[derive(Clone)]
@@ -26,12 +26,10 @@ impl AuthService {
         ip: &str,
     ) -> Result<(String, AccountId)> {
         let record = self.deps.accounts.api_key(key1).await?;
-        let stored = record.as_ref().map(|r| r.key2_hash.clone());
-        if !verify_secret(key2, stored).await || record.is_none() {
-            return Err(Error::AuthFailed);
-        }
-        let account_id = record.map(|r| r.account_id).ok_or(Error::AuthFailed)?;
-        self.issue(account_id, ip).await
+        let subject = format!("key:{key1}");
+        let account = record.as_ref().map(|r| r.account_id);
+        let stored = record.map(|r| r.key2_hash);
+        self.attempt(account, &subject, ip, key2, stored).await
     }
 
     /// Logs in with username and password; any failure is `Error::AuthFailed`.
@@ -43,12 +41,48 @@ impl AuthService {
         ip: &str,
     ) -> Result<(String, AccountId)> {
         let account = self.deps.accounts.account_by_username(username).await?;
-        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        if !verify_secret(password, stored).await {
+        let subject = format!("user:{}", username.to_lowercase());
+        let id = account.as_ref().map(|a| a.id);
+        let stored = account.and_then(|a| a.password_hash);
+        self.attempt(id, &subject, ip, password, stored).await
+    }
+
+    /// One login attempt under the lockout policy. A locked key fails like wrong credentials
+    /// (the documented message covers both) without the secret even being checked.
+    async fn attempt(
+        &self,
+        account: Option<AccountId>,
+        subject: &str,
+        ip: &str,
+        candidate: &str,
+        stored: Option<String>,
+    ) -> Result<(String, AccountId)> {
+        let policy = &self.deps.config.lockout;
+        // Unknown names count under the name given, so probing for names is throttled too.
+        let account_key = account.map_or_else(|| subject.to_owned(), |id| format!("account:{id}"));
+        let pair_key = format!("{account_key}|ip:{ip}");
+        let ip_key = format!("ip:{ip}");
+        let window = chrono::Duration::from_std(policy.window).unwrap_or_default();
+        let since = self.deps.clock.now() - window;
+        let logins = &self.deps.logins;
+        let locked = logins.login_failures_since(&pair_key, since).await?
+            >= policy.per_account_and_address
+            || logins.login_failures_since(&ip_key, since).await? >= policy.per_address
+            || logins.login_failures_since(&account_key, since).await? >= policy.per_account;
+        if locked {
+            warn!("login refused: locked out after too many failures");
             return Err(Error::AuthFailed);
         }
-        let account_id = account.map(|a| a.id).ok_or(Error::AuthFailed)?;
-        self.issue(account_id, ip).await
+        if !verify_secret(candidate, stored).await {
+            let keys = [pair_key, ip_key, account_key];
+            logins
+                .record_login_failure(&keys, self.deps.clock.now())
+                .await?;
+            return Err(Error::AuthFailed);
+        }
+        let account = account.ok_or(Error::AuthFailed)?;
+        logins.clear_login_failures(&pair_key).await?;
+        self.issue(account, ip).await
     }
 
     async fn issue(&self, account_id: AccountId, ip: &str) -> Result<(String, AccountId)> {

@@ -47,6 +47,9 @@ impl MaintenanceService {
             chrono::Duration::from_std(self.deps.config.trash_retention).unwrap_or_default();
         let purged_files = self.deps.files.purge_trash(now - retention).await?;
         let expired_tokens = self.deps.tokens.purge_expired_tokens(now).await?;
+        let window =
+            chrono::Duration::from_std(self.deps.config.lockout.window).unwrap_or_default();
+        self.deps.logins.purge_login_failures(now - window).await?;
         let removed_blobs = self.collect_garbage().await?;
         Ok(MaintenanceReport {
             purged_files,

@@ -6,6 +6,7 @@ mod file;
 mod folder;
 mod import;
 mod maintenance;
+mod public;
 mod upload;
 
 pub use account::{AccountService, BootstrapAdmin, FREE_PACKAGE, GUEST_PACKAGE, PREMIUM_PACKAGE};
@@ -14,6 +15,11 @@ pub use file::{within_download_size, FileEdit, FileRef, FileService};
 pub use folder::{FolderEdit, FolderService};
 pub use import::{decode_url, ImportService};
 pub use maintenance::{MaintenanceReport, MaintenanceService};
+pub use public::{
+    admit_download, Charge, DownloadGrant, DownloadOffer, DownloadOutcome, FilePage, FileStats,
+    FolderListing, Gate, Grants, Preview, PublicConfig, PublicService, Visitor,
+    RASTER_PREVIEW_TYPES,
+};
 pub use upload::{SlotGuard, UploadPolicy, UploadService};
 
 use crate::clock::Clock;
@@ -38,6 +44,38 @@ pub struct CoreConfig {
     /// Cap on a file received before the request's credentials were read (multipart parts
     /// before `access_token`): the largest `max_upload_size` of any package, or this.
     pub unauthenticated_upload_cap: u64,
+    /// When failed logins lock an account or address out.
+    pub lockout: LockoutPolicy,
+}
+
+/// Failed-login lockout (SPEC.md §2: "your account may be locked from too many failed logins").
+///
+/// Every lock is temporary: it lifts as failures age out of the window. Keys are the
+/// (account, address) pair, the address alone and the account alone, with growing thresholds,
+/// so a guesser is stopped quickly at its own address, an address behind a NAT is only locked
+/// after many failures and only for the window, and an account is protected against guesses
+/// spread over many addresses without one attacker being able to lock its owner out for long.
+#[derive(Debug, Clone)]
+pub struct LockoutPolicy {
+    /// The sliding window failures are counted in.
+    pub window: Duration,
+    /// Failures of one account from one address that lock that pair.
+    pub per_account_and_address: u64,
+    /// Failures from one address, any account, that lock the address.
+    pub per_address: u64,
+    /// Failures of one account, any address, that lock the account.
+    pub per_account: u64,
+}
+
+impl Default for LockoutPolicy {
+    fn default() -> Self {
+        Self {
+            window: Duration::from_secs(15 * 60),
+            per_account_and_address: 5,
+            per_address: 20,
+            per_account: 100,
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -49,6 +87,7 @@ impl Default for CoreConfig {
             trash_retention: Duration::from_secs(30 * 24 * 3600),
             slot_lease: Duration::from_secs(120),
             unauthenticated_upload_cap: 10 * 1024 * 1024 * 1024,
+            lockout: LockoutPolicy::default(),
         }
     }
 }
@@ -68,6 +107,8 @@ pub struct Deps {
     pub jobs: Arc<dyn JobQueue>,
     /// Concurrency slots.
     pub slots: Arc<dyn TransferSlots>,
+    /// Failed-login counters.
+    pub logins: Arc<dyn LoginThrottle>,
     /// Bytes.
     pub blobs: Arc<dyn BlobStore>,
     /// Time.

@@ -94,10 +94,15 @@ impl Drop for SlotGuard {
     }
 }
 
-/// Takes a concurrency slot for `account`, or refuses with `limit_error`.
+/// The slot holder of an account (guests on public pages are `ip:{address}`).
+pub(crate) fn account_holder(account: AccountId) -> String {
+    format!("acct:{account}")
+}
+
+/// Takes a concurrency slot for `holder`, or refuses with `limit_error`.
 pub(crate) async fn acquire_slot(
     deps: &Deps,
-    account: AccountId,
+    holder: &str,
     kind: TransferKind,
     max: Option<u64>,
     limit_error: Limit,
@@ -108,7 +113,7 @@ pub(crate) async fn acquire_slot(
     let lease = deps.config.slot_lease;
     let slot = deps
         .slots
-        .acquire_slot(account, kind, max, deps.clock.now(), deps.now_plus(lease))
+        .acquire_slot(holder, kind, max, deps.clock.now(), deps.now_plus(lease))
         .await?
         .ok_or(Error::LimitExceeded(limit_error))?;
     let slots = deps.slots.clone();
@@ -198,7 +203,7 @@ impl UploadService {
         let max = policy.concurrent_uploads;
         acquire_slot(
             &self.deps,
-            account,
+            &account_holder(account),
             TransferKind::Upload,
             max,
             Limit::ConcurrentUploads(max.unwrap_or(0)),

@@ -7,7 +7,7 @@
 use super::{corrupt, day, int, opt_time, secs, time, uint, SqliteStore};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteArguments;
 use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
 use upvault_core::error::{Entity, Limit};
@@ -74,14 +74,8 @@ impl TryFrom<FileRow> for File {
     }
 }
 
-/// Downloads of one file on one UTC day.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DayDownloads {
-    /// The day (UTC).
-    pub day: NaiveDate,
-    /// Completed downloads that day.
-    pub downloads: u64,
-}
+/// Downloads of one file on one UTC day (defined in core, where the stats port needs it).
+pub use upvault_core::model::DayDownloads;
 
 /// Bytes of the account's active files.
 pub(crate) async fn active_bytes(db: impl SqliteExecutor<'_>, account: AccountId) -> Result<u64> {

@@ -9,6 +9,8 @@ mod account;
 mod file;
 mod folder;
 mod job;
+mod login;
+mod public;
 mod slot;
 mod token;
 

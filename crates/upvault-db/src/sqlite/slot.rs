@@ -5,7 +5,6 @@ use super::{int, secs, SqliteStore};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use upvault_core::ids::AccountId;
 use upvault_core::model::TransferKind;
 use upvault_core::ports::TransferSlots;
 use upvault_core::Result;
@@ -14,7 +13,7 @@ use upvault_core::Result;
 impl TransferSlots for SqliteStore {
     async fn acquire_slot(
         &self,
-        account: AccountId,
+        holder: &str,
         kind: TransferKind,
         limit: u64,
         now: DateTime<Utc>,
@@ -26,22 +25,21 @@ impl TransferSlots for SqliteStore {
             .execute(&mut *tx)
             .await
             .db()?;
-        let held: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM transfer_slots WHERE account_id = ? AND kind = ?",
-        )
-        .bind(account.0)
-        .bind(kind.as_str())
-        .fetch_one(&mut *tx)
-        .await
-        .db()?;
+        let held: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM transfer_slots WHERE holder = ? AND kind = ?")
+                .bind(holder)
+                .bind(kind.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
         if held >= int(limit) {
             return Ok(None);
         }
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO transfer_slots (account_id, kind, expires_at) VALUES (?, ?, ?) \
+            "INSERT INTO transfer_slots (holder, kind, expires_at) VALUES (?, ?, ?) \
              RETURNING id",
         )
-        .bind(account.0)
+        .bind(holder)
         .bind(kind.as_str())
         .bind(secs(lease_until))
         .fetch_one(&mut *tx)

@@ -171,3 +171,106 @@ async fn account_and_package_have_every_documented_field() {
     assert_eq!(package["id"], info["level_id"]);
     assert_eq!(package["label"], "Free Account");
 }
+
+#[tokio::test]
+async fn access_tokens_slide_for_an_hour_and_download_tokens_last_six() {
+    use chrono::Duration;
+    use std::sync::Arc;
+    use upvault_core::clock::ManualClock;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let server = TestServer::start_with_clock(clock.clone()).await;
+    let user = server.user("slide").await;
+    let item = server
+        .upload_ok(&user, "t.txt", b"token test".to_vec())
+        .await;
+    let download = server
+        .download_url(&user, item["file_id"].as_str().unwrap())
+        .await;
+
+    // Used every 50 minutes, the token lives on well past its first hour.
+    for _ in 0..3 {
+        clock.advance(Duration::minutes(50));
+        assert_eq!(
+            server.call(&user, "account/info", &[]).await["_status"],
+            "success"
+        );
+    }
+    // Unused for just over an hour, it lapses.
+    clock.advance(Duration::minutes(61));
+    assert_eq!(
+        server.call(&user, "account/info", &[]).await["response"],
+        INVALID
+    );
+
+    // The download token was issued 3 h 31 min ago (of the clock's time): still valid until 6 h.
+    assert_eq!(
+        server.client.get(&download).send().await.unwrap().status(),
+        200
+    );
+    clock.advance(Duration::minutes(150));
+    assert_eq!(
+        server.client.get(&download).send().await.unwrap().status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn failed_logins_lock_the_account_at_that_address_for_a_while() {
+    use std::sync::Arc;
+    use upvault_core::clock::ManualClock;
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let server = TestServer::start_with_clock(clock.clone()).await;
+    server.user("victim").await;
+    server.user("neighbour").await;
+    let (key1, key2) = server
+        .services
+        .accounts
+        .create_api_key("victim")
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let answer = server
+            .post(
+                "authorize",
+                &[("username", "victim"), ("password", "guess")],
+            )
+            .await;
+        assert_eq!(answer["response"], AUTH_FAILED);
+    }
+    // Locked: even the right password (and the right key pair) fail, with the documented message.
+    let locked = server
+        .post(
+            "authorize",
+            &[("username", "victim"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(locked["response"], AUTH_FAILED);
+    let locked = server
+        .post("authorize", &[("key1", &key1), ("key2", &key2)])
+        .await;
+    assert_eq!(locked["response"], AUTH_FAILED);
+    // Another account at the same address is not locked by those five.
+    server.login("neighbour").await;
+    // The lock lifts once the failures leave the 15-minute window.
+    clock.advance(chrono::Duration::minutes(16));
+    server.login("victim").await;
+
+    // Guessing many accounts from one address locks the address, not just one account.
+    for i in 0..20 {
+        server
+            .post(
+                "authorize",
+                &[("username", &format!("nobody{i}")), ("password", "guess")],
+            )
+            .await;
+    }
+    let answer = server
+        .post(
+            "authorize",
+            &[("username", "neighbour"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(answer["response"], AUTH_FAILED);
+    clock.advance(chrono::Duration::minutes(16));
+    server.login("neighbour").await;
+}

@@ -9,6 +9,8 @@ mod file;
 mod folder;
 mod import;
 mod upload;
+mod web;
+mod web_browser;
 mod wire;
 
 use md5::{Digest, Md5};

@@ -1,160 +1,15 @@
-//! The repository ports against a real SQLite file: outcomes asserted on concrete values, and
-//! nothing left behind after a refusal.
+//! The contract suite: every repository port's behaviour, written once against `dyn Store` and
+//! run on each backend by `main.rs` (outcomes asserted on concrete values, and nothing left
+//! behind after a refusal).
 
-// `allow-unwrap-in-tests` covers `#[test]` functions only, not this file's helpers.
-#![allow(clippy::unwrap_used)]
-
-use chrono::{DateTime, NaiveDate, Utc};
-use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
-use std::sync::Arc;
-use tempfile::TempDir;
+use crate::{key, new_file, t, Counter, Db};
+use chrono::NaiveDate;
 use upvault_core::error::{Entity, Limit};
-use upvault_core::ids::{AccountId, BlobKey, FileId, FolderId, JobId, PackageId};
+use upvault_core::ids::{AccountId, FileId, JobId, PackageId};
 use upvault_core::model::*;
-use upvault_core::ports::*;
 use upvault_core::Error;
-use upvault_db::{DayDownloads, SqliteStore};
 
-struct Db {
-    store: SqliteStore,
-    url: String,
-    _dir: TempDir,
-}
-
-async fn db() -> Db {
-    let dir = TempDir::new().unwrap();
-    // A sub-directory that does not exist yet: `connect` creates it.
-    let url = format!("sqlite://{}/data/upvault.db", dir.path().display());
-    let store = SqliteStore::connect(&url).await.unwrap();
-    Db {
-        store,
-        url,
-        _dir: dir,
-    }
-}
-
-impl Db {
-    /// Reads the blob table directly, which no port exposes.
-    async fn ref_count(&self, key: &BlobKey) -> Option<i64> {
-        let pool = sqlx::SqlitePool::connect(&self.url).await.unwrap();
-        let refs = sqlx::query_scalar("SELECT ref_count FROM blobs WHERE key = ?")
-            .bind(key.as_str())
-            .fetch_optional(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        refs
-    }
-
-    async fn account(&self, name: &str) -> AccountId {
-        self.store
-            .create_account(NewAccount {
-                username: name.to_owned(),
-                email: format!("{name}@example.com"),
-                password_hash: Some("$argon2id$fake".to_owned()),
-                package_id: PackageId(2),
-                created_at: t(0),
-            })
-            .await
-            .unwrap()
-            .id
-    }
-
-    async fn folder(&self, account: AccountId, parent: Option<FolderId>, name: &str) -> FolderId {
-        self.store
-            .create_folder(NewFolder {
-                account_id: account,
-                parent_id: parent,
-                name: name.to_owned(),
-                visibility: Visibility::Private,
-                access_password_md5: None,
-                created_at: t(1),
-            })
-            .await
-            .unwrap()
-            .id
-    }
-
-    /// Uploads `size` bytes of content number `content`; returns the file.
-    async fn upload(
-        &self,
-        account: AccountId,
-        folder: Option<FolderId>,
-        name: &str,
-        content: u32,
-        size: u64,
-    ) -> File {
-        self.store
-            .commit_upload(
-                new_file(account, folder, name, content, size),
-                None,
-                Counter::default().action(),
-            )
-            .await
-            .unwrap()
-    }
-}
-
-fn t(secs: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
-}
-
-fn key(content: u32) -> BlobKey {
-    BlobKey::parse(&format!("{content:064x}")).unwrap()
-}
-
-fn new_file(
-    account: AccountId,
-    folder: Option<FolderId>,
-    name: &str,
-    content: u32,
-    size: u64,
-) -> NewFile {
-    NewFile {
-        account_id: account,
-        folder_id: folder,
-        filename: name.to_owned(),
-        mime_type: "text/plain".to_owned(),
-        extension: "txt".to_owned(),
-        size_bytes: size,
-        blob_key: key(content),
-        md5: format!("{content:032x}"),
-        delete_hash: "d".repeat(32),
-        unique_hash: "u".repeat(64),
-        keywords: String::new(),
-        uploaded_at: t(10),
-    }
-}
-
-/// Counts how often a storage action ran.
-#[derive(Clone, Default)]
-struct Counter(Arc<AtomicUsize>);
-
-impl Counter {
-    fn action(&self) -> StorageAction {
-        let counter = self.0.clone();
-        Box::pin(async move {
-            counter.fetch_add(1, SeqCst);
-            Ok(())
-        })
-    }
-
-    fn failing(&self) -> StorageAction {
-        let counter = self.0.clone();
-        Box::pin(async move {
-            counter.fetch_add(1, SeqCst);
-            Err(Error::internal(anyhow::anyhow!("disk full")))
-        })
-    }
-
-    fn runs(&self) -> usize {
-        self.0.load(SeqCst)
-    }
-}
-
-#[tokio::test]
-async fn accounts_api_keys_and_packages() {
-    let db = db().await;
+pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
     let store = &db.store;
     assert_eq!(store.count_accounts().await.unwrap(), 0);
     let alice = db.account("alice").await;
@@ -257,9 +112,7 @@ async fn accounts_api_keys_and_packages() {
     assert_eq!(store.package(PackageId(42)).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn tokens_expire_and_belong_to_their_account() {
-    let db = db().await;
+pub(crate) async fn tokens_expire_and_belong_to_their_account(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let bob = db.account("bob").await;
@@ -331,9 +184,7 @@ async fn tokens_expire_and_belong_to_their_account() {
     assert_eq!(store.purge_expired_tokens(t(100)).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn upload_promotes_a_new_blob_once_and_shares_it_after() {
-    let db = db().await;
+pub(crate) async fn upload_promotes_a_new_blob_once_and_shares_it_after(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
 
@@ -399,9 +250,7 @@ async fn upload_promotes_a_new_blob_once_and_shares_it_after() {
     assert_eq!(store.storage_used_bytes(bob).await.unwrap(), 0);
 }
 
-#[tokio::test]
-async fn refused_or_failed_uploads_leave_nothing() {
-    let db = db().await;
+pub(crate) async fn refused_or_failed_uploads_leave_nothing(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     db.upload(alice, None, "a.txt", 1, 600).await;
@@ -471,10 +320,8 @@ async fn refused_or_failed_uploads_leave_nothing() {
     assert_eq!(names, ["a.txt", "fits.txt"]);
 }
 
-#[tokio::test]
-async fn concurrent_uploads_respect_the_limit_without_busy_errors() {
-    let db = db().await;
-    let store = Arc::new(db.store.clone());
+pub(crate) async fn concurrent_uploads_respect_the_limit_without_busy_errors(db: &Db) {
+    let store = db.store.clone();
     let alice = db.account("alice").await;
     let tasks: Vec<_> = (0..20u32)
         .map(|i| {
@@ -502,9 +349,7 @@ async fn concurrent_uploads_respect_the_limit_without_busy_errors() {
     assert_eq!(store.storage_used_bytes(alice).await.unwrap(), 100);
 }
 
-#[tokio::test]
-async fn copy_shares_the_blob() {
-    let db = db().await;
+pub(crate) async fn copy_shares_the_blob(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let docs = db.folder(alice, None, "docs").await;
@@ -558,9 +403,7 @@ async fn copy_shares_the_blob() {
     assert_eq!(store.storage_used_bytes(alice).await.unwrap(), 600);
 }
 
-#[tokio::test]
-async fn trash_then_purge_drops_references_and_collects_blobs() {
-    let db = db().await;
+pub(crate) async fn trash_then_purge_drops_references_and_collects_blobs(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let a = db.upload(alice, None, "a.txt", 9, 10).await;
@@ -638,9 +481,7 @@ async fn trash_then_purge_drops_references_and_collects_blobs() {
     assert_eq!(store.unreferenced_blobs(10).await.unwrap(), [key(9)]);
 }
 
-#[tokio::test]
-async fn reuploading_an_unreferenced_blob_promotes_it_again() {
-    let db = db().await;
+pub(crate) async fn reuploading_an_unreferenced_blob_promotes_it_again(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let a = db.upload(alice, None, "a.txt", 3, 10).await;
@@ -662,9 +503,7 @@ async fn reuploading_an_unreferenced_blob_promotes_it_again() {
     assert!(store.unreferenced_blobs(10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn folder_moves_refuse_cycles() {
-    let db = db().await;
+pub(crate) async fn folder_moves_refuse_cycles(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let a = db.folder(alice, None, "a").await;
@@ -722,9 +561,7 @@ async fn folder_moves_refuse_cycles() {
     );
 }
 
-#[tokio::test]
-async fn trashing_a_folder_trashes_everything_under_it() {
-    let db = db().await;
+pub(crate) async fn trashing_a_folder_trashes_everything_under_it(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let a = db.folder(alice, None, "a").await;
@@ -781,9 +618,7 @@ async fn trashing_a_folder_trashes_everything_under_it() {
     );
 }
 
-#[tokio::test]
-async fn listings_are_ordered_and_carry_stats() {
-    let db = db().await;
+pub(crate) async fn listings_are_ordered_and_carry_stats(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let bob = db.account("bob").await;
@@ -875,9 +710,7 @@ async fn listings_are_ordered_and_carry_stats() {
     );
 }
 
-#[tokio::test]
-async fn file_and_folder_edits_are_saved() {
-    let db = db().await;
+pub(crate) async fn file_and_folder_edits_are_saved(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let docs = db.folder(alice, None, "docs").await;
@@ -900,7 +733,7 @@ async fn file_and_folder_edits_are_saved() {
     assert_eq!(store.folder(alice, docs).await.unwrap(), Some(folder));
 }
 
-fn job(account: AccountId, url: &str, at: i64) -> NewImportJob {
+pub(crate) fn job(account: AccountId, url: &str, at: i64) -> NewImportJob {
     NewImportJob {
         account_id: account,
         url: url.to_owned(),
@@ -909,9 +742,7 @@ fn job(account: AccountId, url: &str, at: i64) -> NewImportJob {
     }
 }
 
-#[tokio::test]
-async fn import_queue_limits_leases_and_ownership() {
-    let db = db().await;
+pub(crate) async fn import_queue_limits_leases_and_ownership(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let bob = db.account("bob").await;
@@ -1094,9 +925,7 @@ async fn import_queue_limits_leases_and_ownership() {
     );
 }
 
-#[tokio::test]
-async fn an_import_that_keeps_crashing_is_given_up() {
-    let db = db().await;
+pub(crate) async fn an_import_that_keeps_crashing_is_given_up(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;
     let doomed = store
@@ -1133,12 +962,11 @@ async fn an_import_that_keeps_crashing_is_given_up() {
     assert_eq!(store.import_job(alice, JobId(999)).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn transfer_slots_are_capped_and_lapse() {
-    let db = db().await;
+pub(crate) async fn transfer_slots_are_capped_and_lapse(db: &Db) {
     let store = &db.store;
-    let alice = db.account("alice").await;
-    let bob = db.account("bob").await;
+    // Slots are held by a key: `acct:{id}` for accounts, `ip:{address}` for guests.
+    let alice = &format!("acct:{}", db.account("alice").await);
+    let bob = &format!("acct:{}", db.account("bob").await);
     let up = TransferKind::Upload;
 
     let s1 = store
@@ -1202,15 +1030,144 @@ async fn transfer_slots_are_capped_and_lapse() {
     );
 }
 
-#[tokio::test]
-async fn reopening_keeps_the_data_and_skips_applied_migrations() {
-    let db = db().await;
+pub(crate) async fn reopening_keeps_the_data_and_skips_applied_migrations(db: &Db) {
     let alice = db.account("alice").await;
-    db.store.close().await;
-    let again = SqliteStore::connect(&db.url).await.unwrap();
+    db.close().await;
+    let again = db.reopen().await;
     assert_eq!(
         again.account(alice).await.unwrap().unwrap().username,
         "alice"
     );
     assert_eq!(again.packages().await.unwrap().len(), 3);
+}
+
+/// An admission rule: at most `max` downloads in the window.
+pub(crate) fn at_most(max: usize) -> upvault_core::ports::DownloadAdmission {
+    Box::new(move |window: &[LoggedDownload]| {
+        if window.len() >= max {
+            Err(DownloadRefusal::DailyCount {
+                max: max as u64,
+                lifts_at: window[0].at,
+            })
+        } else {
+            Ok(())
+        }
+    })
+}
+
+pub(crate) fn download(visitor: &str, file: FileId, at: i64) -> NewDownloadLog {
+    NewDownloadLog {
+        visitor: visitor.to_owned(),
+        file_id: file,
+        entry: LoggedDownload {
+            at: t(at),
+            bytes: 100,
+            counted: true,
+        },
+    }
+}
+
+pub(crate) async fn public_pages_log_guesses_and_secrets(db: &Db) {
+    let store = &db.store;
+    let alice = db.account("alice").await;
+    let file = db.upload(alice, None, "a.txt", 1, 100).await;
+
+    // The first candidate wins, on every later call.
+    assert_eq!(store.secret("tickets", "first").await.unwrap(), "first");
+    assert_eq!(store.secret("tickets", "second").await.unwrap(), "first");
+    assert_eq!(store.secret("other", "x").await.unwrap(), "x");
+
+    // Two admitted, the third refused with nothing logged; the window slides.
+    for at in [0, 10] {
+        let admitted = store
+            .log_download(download("ip:192.0.2.1", file.id, at), t(-100), at_most(2))
+            .await
+            .unwrap();
+        assert_eq!(admitted, Ok(()));
+    }
+    let refused = store
+        .log_download(download("ip:192.0.2.1", file.id, 20), t(-80), at_most(2))
+        .await
+        .unwrap();
+    assert_eq!(
+        refused,
+        Err(DownloadRefusal::DailyCount {
+            max: 2,
+            lifts_at: t(0)
+        })
+    );
+    let other_visitor = store
+        .log_download(download("ip:192.0.2.2", file.id, 20), t(-80), at_most(2))
+        .await
+        .unwrap();
+    assert_eq!(other_visitor, Ok(()));
+    // At 30 with a window starting at 5, only the download at 10 is left.
+    let admitted = store
+        .log_download(download("ip:192.0.2.1", file.id, 30), t(5), at_most(2))
+        .await
+        .unwrap();
+    assert_eq!(admitted, Ok(()));
+
+    store.record_guess("192.0.2.1/7", t(100)).await.unwrap();
+    store.record_guess("192.0.2.1/7", t(200)).await.unwrap();
+    store.record_guess("192.0.2.1/8", t(200)).await.unwrap();
+    assert_eq!(
+        store.guesses_since("192.0.2.1/7", t(50)).await.unwrap(),
+        [t(100), t(200)]
+    );
+    assert_eq!(
+        store.guesses_since("192.0.2.1/7", t(100)).await.unwrap(),
+        [t(200)]
+    );
+    // A week later the old ones are dropped as a new one comes.
+    store
+        .record_guess("192.0.2.1/9", t(201 + 7 * 24 * 3600))
+        .await
+        .unwrap();
+    assert!(store
+        .guesses_since("192.0.2.1/7", t(0))
+        .await
+        .unwrap()
+        .is_empty());
+
+    let keys = ["acct:alice".to_owned(), "ip:192.0.2.1".to_owned()];
+    store.record_login_failure(&keys, t(10)).await.unwrap();
+    store.record_login_failure(&keys[1..], t(20)).await.unwrap();
+    assert_eq!(
+        store
+            .login_failures_since("acct:alice", t(0))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .login_failures_since("ip:192.0.2.1", t(0))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .login_failures_since("ip:192.0.2.1", t(10))
+            .await
+            .unwrap(),
+        1
+    );
+    store.clear_login_failures("acct:alice").await.unwrap();
+    assert_eq!(
+        store
+            .login_failures_since("acct:alice", t(0))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(store.purge_login_failures(t(10)).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .login_failures_since("ip:192.0.2.1", t(0))
+            .await
+            .unwrap(),
+        1
+    );
 }

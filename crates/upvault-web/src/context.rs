@@ -1,0 +1,85 @@
+//! Who is asking: address, page session and folder grants, read from the connection and the
+//! cookies; and the cookies the pages set.
+
+use crate::WebState;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use http::request::Parts;
+use http::{header, HeaderMap};
+use std::net::SocketAddr;
+use upvault_core::service::{Grants, Visitor};
+use upvault_core::FolderId;
+
+/// The page session cookie.
+pub(crate) const SESSION_COOKIE: &str = "uv_session";
+/// Folder grants are `uv_folder_{id}`: one cookie per folder, so each is scoped to its folder.
+pub(crate) const GRANT_COOKIE_PREFIX: &str = "uv_folder_";
+
+/// The visitor of a page request.
+pub(crate) struct PageContext {
+    /// The peer address (limits and guess counters of guests are kept per address).
+    pub(crate) address: String,
+    /// Guest or signed-in account.
+    pub(crate) visitor: Visitor,
+    /// Folder-password grants presented.
+    pub(crate) grants: Grants,
+    /// The signed-in account's name.
+    pub(crate) user: Option<String>,
+}
+
+impl FromRequestParts<WebState> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &WebState,
+    ) -> Result<Self, Self::Rejection> {
+        // The peer address, not X-Forwarded-For: a header any client can set would let a guest
+        // pick a fresh identity for every download.
+        let address = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+        let session = cookie(&parts.headers, SESSION_COOKIE);
+        let visitor = match state.public.visitor(session.as_deref(), &address).await {
+            Ok(visitor) => visitor,
+            Err(err) => {
+                tracing::warn!(%err, "could not read a page session");
+                Visitor::Guest(address.clone())
+            }
+        };
+        let user = state.public.visitor_name(&visitor).await.unwrap_or(None);
+        let grants = Grants::new(cookies(&parts.headers).filter_map(|(name, value)| {
+            let id = FolderId::parse(name.strip_prefix(GRANT_COOKIE_PREFIX)?)?;
+            Some((id, value))
+        }));
+        Ok(Self {
+            address,
+            visitor,
+            grants,
+            user,
+        })
+    }
+}
+
+/// Every `name=value` of the `Cookie` headers.
+fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            Some((name.trim().to_owned(), value.trim().to_owned()))
+        })
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    cookies(headers).find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Lax, whole site, `Secure` over https.
+pub(crate) fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; Max-Age={max_age_secs}; HttpOnly; SameSite=Lax{secure}")
+}

@@ -1,0 +1,137 @@
+//! upvault's public pages (SPEC.md §5): what a person gets when opening the URLs the API hands
+//! out.
+//!
+//! - `/{short_url}` (and `/{short_url}/{anything}`): the file page, with a download button that
+//!   works without JavaScript;
+//! - `/{short_url}~i?{delete_hash}`, `~d?{delete_hash}`: the owner's info and delete pages;
+//! - `/{short_url}~s`: public download statistics with a server-rendered SVG chart;
+//! - `/{short_url}~p`: the preview of a raster image (sandboxed, never HTML/SVG);
+//! - `/{short_url}~g?t={ticket}`: the download itself, under the visitor's package limits;
+//! - `/folder/{id}/{name}`: the folder page, behind its access password if it has one;
+//! - `/login`, `/logout`: a page session, so downloads follow the account's package.
+//!
+//! Handlers are thin: they read the request (visitor, grants, form), make one call to
+//! [`PublicService`], and render an askama template (auto-escaped). Every page is sent with a
+//! strict CSP and no inline script or style. This crate holds no rule of its own.
+
+mod context;
+mod pages;
+mod views;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::{any, get, post};
+use axum::Router;
+use http::{header, HeaderValue};
+use std::sync::Arc;
+use upvault_core::service::PublicService;
+use upvault_http::AppState;
+
+/// The pages' Content-Security-Policy: nothing but our own stylesheet, images and one script
+/// (the optional countdown); no inline script or style, no framing, forms only to us.
+pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+                            img-src 'self'; form-action 'self'; frame-ancestors 'none'; \
+                            base-uri 'none'";
+
+/// Settings of the pages.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Shown in every page's header and title.
+    pub site_name: String,
+    /// Base of absolute links (owner page), without a trailing slash.
+    pub public_url: String,
+    /// Mark cookies `Secure` (on when `public_url` is https).
+    pub secure_cookies: bool,
+    /// Max-Age of a folder-password grant cookie (the grant itself expires inside).
+    pub grant_cookie_secs: i64,
+    /// Max-Age of the page session cookie.
+    pub session_cookie_secs: i64,
+}
+
+/// What the page handlers reach.
+#[derive(Clone)]
+pub struct WebState {
+    /// The API's state (services, and what `serve_file` needs).
+    pub api: AppState,
+    /// The public pages' rules.
+    pub public: PublicService,
+    /// Settings.
+    pub config: Arc<WebConfig>,
+    /// The API router alone: `/api/...` paths that match no API route would otherwise match
+    /// `/{short_url}/{name}`; they are handed back to it for its unknown-endpoint answer.
+    pub api_router: Option<Router>,
+}
+
+impl WebState {
+    /// Builds the pages' state.
+    pub fn new(api: AppState, public: PublicService, config: WebConfig) -> Self {
+        Self {
+            api,
+            public,
+            config: Arc::new(config),
+            api_router: None,
+        }
+    }
+
+    /// Hands unknown `/api/...` paths to `api` (see [`WebState::api_router`]).
+    pub fn with_api_router(mut self, api: Router) -> Self {
+        self.api_router = Some(api);
+        self
+    }
+}
+
+/// Every page route except `GET /{short_url}`, which the API's download route shares and
+/// hands over (see [`file_pages`]); merge this with the API router.
+pub fn router(state: WebState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/{short_url}", post(pages::post_code))
+        .route("/{short_url}/{*name}", any(pages::get_named))
+        .route(
+            "/folder/{id}",
+            get(pages::folder_page).post(pages::folder_unlock),
+        )
+        .route(
+            "/folder/{id}/{*name}",
+            get(pages::folder_page_named).post(pages::folder_unlock_named),
+        )
+        .route("/login", get(pages::login_form).post(pages::login))
+        .route("/logout", post(pages::logout))
+        .route("/static/{name}", get(pages::static_file))
+        .layer(axum::middleware::from_fn(page_headers))
+        .with_state(state)
+}
+
+/// `GET /{short_url}` without a download token: the file page and its `~` variants. The
+/// composition installs it as [`upvault_http::download::FilePages`].
+pub fn file_pages(state: WebState) -> Router {
+    Router::new()
+        .route("/{short_url}", get(pages::get_code))
+        .layer(axum::middleware::from_fn(page_headers))
+        .with_state(state)
+}
+
+/// Security headers of every page; responses that set their own CSP (downloads, previews)
+/// keep it.
+async fn page_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(PAGE_CSP),
+        );
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // Owner pages carry the delete hash in their URL: never send it on as a referrer.
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}

@@ -1,0 +1,75 @@
+//! Opening the backends the config names: SQLite or PostgreSQL for metadata, a local directory
+//! or an S3-compatible bucket for bytes (SPEC.md §6). Any combination works; the domain sees
+//! only the ports.
+
+use crate::Config;
+use anyhow::Context;
+use async_trait::async_trait;
+use std::sync::Arc;
+use upvault_core::ports::*;
+
+/// Every repository port on one database.
+#[async_trait]
+pub trait Database:
+    AccountRepo
+    + TokenRepo
+    + FileRepo
+    + FolderRepo
+    + JobQueue
+    + TransferSlots
+    + LoginThrottle
+    + PublicRepo
+{
+    /// Closes the pool (graceful shutdown).
+    async fn close(&self);
+}
+
+#[async_trait]
+impl Database for upvault_db::SqliteStore {
+    async fn close(&self) {
+        upvault_db::SqliteStore::close(self).await;
+    }
+}
+
+#[async_trait]
+impl Database for upvault_db::PostgresStore {
+    async fn close(&self) {
+        upvault_db::PostgresStore::close(self).await;
+    }
+}
+
+/// Opens the database of `database_url` (default: SQLite in `data_dir`), running migrations.
+pub async fn open_database(config: &Config) -> anyhow::Result<Arc<dyn Database>> {
+    let url = config.database_url();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let store = upvault_db::PostgresStore::connect(&url)
+            .await
+            .context("cannot open the PostgreSQL database")?;
+        Ok(Arc::new(store))
+    } else {
+        let store = upvault_db::SqliteStore::connect(&url)
+            .await
+            .context("cannot open the SQLite database")?;
+        Ok(Arc::new(store))
+    }
+}
+
+/// Opens the blob store of `[storage]`.
+pub async fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    match config.storage.backend.as_str() {
+        "s3" => {
+            let store = upvault_blob::S3BlobStore::open(config.s3())
+                .await
+                .with_context(|| {
+                    format!("cannot open the S3 bucket {:?}", config.storage.bucket)
+                })?;
+            Ok(Arc::new(store))
+        }
+        _ => {
+            let store = upvault_blob::LocalBlobStore::open(config.blob_dir())
+                .await
+                .context("cannot open the blob directory")?;
+            Ok(Arc::new(store))
+        }
+    }
+}
