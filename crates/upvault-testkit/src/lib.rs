@@ -78,6 +78,29 @@ impl TestServer {
             ..Config::default()
         };
         adjust(&mut config);
+        // A restart keeps the backends of the first start (they are in the adjusted config of
+        // a fresh directory only once).
+        if !dir.path().join(BACKENDS_FILE).exists() {
+            choose_test_backends(&mut config).await;
+            std::fs::write(
+                dir.path().join(BACKENDS_FILE),
+                serde_json::to_vec(&(
+                    &config.database_url,
+                    &config.storage.backend,
+                    &config.storage.prefix,
+                ))
+                .unwrap(),
+            )
+            .unwrap();
+        } else {
+            let saved: (Option<String>, String, String) =
+                serde_json::from_slice(&std::fs::read(dir.path().join(BACKENDS_FILE)).unwrap())
+                    .unwrap();
+            if saved.1 == "s3" {
+                apply_s3(&mut config, &saved.2);
+            }
+            config.database_url = saved.0;
+        }
         let app = App::build_with_clock(config.clone(), clock).await.unwrap();
         let services = app.services.clone();
         let stop = CancellationToken::new();
@@ -250,6 +273,107 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
     let value =
         serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
     (status, value)
+}
+
+/// Where a server records the backends it was first started with (restart tests reuse them).
+const BACKENDS_FILE: &str = "test-backends.json";
+
+/// SQLite + local disk by default; PostgreSQL (a fresh schema per server) when
+/// `UPVAULT_TEST_DATABASE_URL` is set, and an S3 bucket (a fresh prefix per server) when
+/// `UPVAULT_TEST_S3_ENDPOINT` is set — as `scripts/test.sh` and CI set them.
+async fn choose_test_backends(config: &mut Config) {
+    let tag = format!("t{:016x}", rand::random::<u64>());
+    if let Ok(base) = std::env::var("UPVAULT_TEST_DATABASE_URL") {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {tag}"))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+        let separator = if base.contains('?') { '&' } else { '?' };
+        config.database_url = Some(format!("{base}{separator}options[search_path]={tag}"));
+    }
+    if std::env::var("UPVAULT_TEST_S3_ENDPOINT").is_ok() {
+        apply_s3(config, &format!("{tag}/"));
+    }
+}
+
+fn apply_s3(config: &mut Config, prefix: &str) {
+    let var = |name: &str| std::env::var(name).unwrap_or_default();
+    config.storage.backend = "s3".into();
+    config.storage.endpoint = Some(var("UPVAULT_TEST_S3_ENDPOINT"));
+    config.storage.bucket = var("UPVAULT_TEST_S3_BUCKET");
+    config.storage.access_key_id = var("UPVAULT_TEST_S3_ACCESS_KEY");
+    config.storage.secret_access_key = var("UPVAULT_TEST_S3_SECRET_KEY");
+    config.storage.region =
+        std::env::var("UPVAULT_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into());
+    config.storage.path_style = true;
+    config.storage.prefix = prefix.to_owned();
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+impl TestServer {
+    /// The keys of every stored blob, on whichever backend the server uses.
+    pub async fn blob_keys(&self) -> Vec<String> {
+        let listed = self.services.deps.blobs.list().await.unwrap();
+        listed.into_iter().map(|(key, _)| key.to_string()).collect()
+    }
+
+    /// Temporary objects (and, on S3, unfinished multipart uploads) the server holds right now.
+    pub fn temp_objects(&self) -> Vec<String> {
+        if self.config.storage.backend != "s3" {
+            return files_under(&self.config.blob_dir().join("tmp"))
+                .into_iter()
+                .map(|p| p.display().to_string())
+                .collect();
+        }
+        // s3s-fs keeps a bucket as a directory and an unfinished multipart upload as a
+        // `.bucket-<b64>.object-<b64 key>.upload-<id>…` file in its root.
+        let Ok(root) = std::env::var("UPVAULT_TEST_S3FS_ROOT") else {
+            return Vec::new();
+        };
+        let root = std::path::PathBuf::from(root);
+        let bucket = &self.config.storage.bucket;
+        let tmp_prefix = format!("{}tmp/", self.config.storage.prefix);
+        let mut found: Vec<String> = files_under(&root.join(bucket).join(&tmp_prefix))
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        use base64::Engine;
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let marker = format!(".bucket-{}.object-", engine.encode(bucket));
+        for entry in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((key, _)) = name
+                .strip_prefix(&marker)
+                .and_then(|rest| rest.split_once(".upload-"))
+            else {
+                continue;
+            };
+            let key = String::from_utf8(engine.decode(key).unwrap_or_default()).unwrap_or_default();
+            if key.starts_with(&tmp_prefix) {
+                found.push(format!("pending upload {key}"));
+            }
+        }
+        found
+    }
 }
 
 /// A local web server to import URLs from.

@@ -112,7 +112,7 @@ async fn edit_move_copy_delete() {
             .unwrap();
         assert_eq!(md5_hex(&got), md5_hex(&body));
     }
-    let blobs = crate::files_under(&server.data_dir().join("blobs/blobs"));
+    let blobs = server.blob_keys().await;
     assert_eq!(blobs.len(), 1, "{blobs:?}");
 
     let deleted = server

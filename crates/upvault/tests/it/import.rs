@@ -281,7 +281,7 @@ async fn the_package_size_limit_applies_to_imports() {
             .contains("max_upload_size"),
         "{status}"
     );
-    assert!(crate::files_under(&server.data_dir().join("blobs/tmp")).is_empty());
+    assert!(server.temp_objects().is_empty());
 }
 
 #[tokio::test]
