@@ -78,29 +78,10 @@ impl TestServer {
             ..Config::default()
         };
         adjust(&mut config);
-        // A restart keeps the backends of the first start (they are in the adjusted config of
-        // a fresh directory only once).
-        if !dir.path().join(BACKENDS_FILE).exists() {
-            choose_test_backends(&mut config).await;
-            std::fs::write(
-                dir.path().join(BACKENDS_FILE),
-                serde_json::to_vec(&(
-                    &config.database_url,
-                    &config.storage.backend,
-                    &config.storage.prefix,
-                ))
-                .unwrap(),
-            )
-            .unwrap();
-        } else {
-            let saved: (Option<String>, String, String) =
-                serde_json::from_slice(&std::fs::read(dir.path().join(BACKENDS_FILE)).unwrap())
-                    .unwrap();
-            if saved.1 == "s3" {
-                apply_s3(&mut config, &saved.2);
-            }
-            config.database_url = saved.0;
-        }
+        // A restart, or a second instance, keeps the backends recorded by the first start.
+        let backends = backends_of(dir.path()).await;
+        config.database_url = Some(backends.database_url);
+        config.storage = backends.storage;
         let app = App::build_with_clock(config.clone(), clock).await.unwrap();
         let services = app.services.clone();
         let stop = CancellationToken::new();
@@ -277,6 +258,92 @@ async fn json(response: reqwest::Response) -> (u16, Value) {
 
 /// Where a server records the backends it was first started with (restart tests reuse them).
 const BACKENDS_FILE: &str = "test-backends.json";
+
+/// The database and storage a test installation lives on, recorded in its directory so that
+/// restarts and further instances share them.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Backends {
+    database_url: String,
+    storage: upvault::config::StorageConfig,
+}
+
+/// The backends recorded in `dir`, chosen and recorded first if there are none yet.
+async fn backends_of(dir: &std::path::Path) -> Backends {
+    let file = dir.join(BACKENDS_FILE);
+    if let Ok(saved) = std::fs::read(&file) {
+        return serde_json::from_slice(&saved).unwrap();
+    }
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    choose_test_backends(&mut config).await;
+    if config.storage.backend == "local" {
+        config.storage.path = Some(config.blob_dir());
+    }
+    let backends = Backends {
+        database_url: config.database_url(),
+        storage: config.storage,
+    };
+    std::fs::write(&file, serde_json::to_vec(&backends).unwrap()).unwrap();
+    backends
+}
+
+/// A fresh installation directory with its test backends chosen, and the `UPVAULT_*`
+/// environment a `upvault` process needs to run on it (for tests that kill a real process).
+pub async fn installation() -> (TempDir, Vec<(String, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let backends = backends_of(dir.path()).await;
+    let storage = &backends.storage;
+    let mut env = vec![
+        (
+            "UPVAULT_DATA_DIR".to_owned(),
+            dir.path().display().to_string(),
+        ),
+        (
+            "UPVAULT_DATABASE_URL".to_owned(),
+            backends.database_url.clone(),
+        ),
+        (
+            "UPVAULT_STORAGE__BACKEND".to_owned(),
+            storage.backend.clone(),
+        ),
+    ];
+    if let Some(path) = &storage.path {
+        env.push((
+            "UPVAULT_STORAGE__PATH".to_owned(),
+            path.display().to_string(),
+        ));
+    }
+    if storage.backend == "s3" {
+        for (key, value) in [
+            ("ENDPOINT", storage.endpoint.clone().unwrap_or_default()),
+            ("BUCKET", storage.bucket.clone()),
+            ("REGION", storage.region.clone()),
+            ("ACCESS_KEY_ID", storage.access_key_id.clone()),
+            ("SECRET_ACCESS_KEY", storage.secret_access_key.clone()),
+            ("PATH_STYLE", storage.path_style.to_string()),
+            ("PREFIX", storage.prefix.clone()),
+        ] {
+            env.push((format!("UPVAULT_STORAGE__{key}"), value));
+        }
+    }
+    (dir, env)
+}
+
+impl TestServer {
+    /// A second instance on the same database and storage (its own port and data directory),
+    /// as several instances behind a load balancer run.
+    pub async fn start_beside(&self, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            self.data_dir().join(BACKENDS_FILE),
+            dir.path().join(BACKENDS_FILE),
+        )
+        .unwrap();
+        Self::start_in(dir, adjust).await
+    }
+}
 
 /// SQLite + local disk by default; PostgreSQL (a fresh schema per server) when
 /// `UPVAULT_TEST_DATABASE_URL` is set, and an S3 bucket (a fresh prefix per server) when

@@ -122,6 +122,9 @@ pub struct RemoteUploadConfig {
     pub connect_timeout_secs: u64,
     /// Seconds to wait between two chunks of a body.
     pub idle_timeout_secs: u64,
+    /// Seconds an instance holds a job without renewing it; a job whose instance died is taken
+    /// over by another once this lapses.
+    pub lease_secs: u64,
 }
 
 impl Default for RemoteUploadConfig {
@@ -131,6 +134,7 @@ impl Default for RemoteUploadConfig {
             concurrency: 4,
             connect_timeout_secs: 10,
             idle_timeout_secs: 30,
+            lease_secs: 60,
         }
     }
 }
@@ -248,10 +252,13 @@ impl Config {
             );
             figment = figment.merge(Toml::file(file));
         }
-        // UPVAULT_TEST_* belong to the test suite, not to the server.
+        // UPVAULT_TEST_* and UPVAULT_CI_* belong to the test suite and its scripts.
         figment = figment.merge(
             Env::prefixed("UPVAULT_")
-                .filter(|key| !key.as_str().to_ascii_lowercase().starts_with("test_"))
+                .filter(|key| !{
+                    let key = key.as_str().to_ascii_lowercase();
+                    key.starts_with("test_") || key.starts_with("ci_")
+                })
                 .split("__"),
         );
         let config: Config = figment.extract().context("invalid configuration")?;
@@ -296,6 +303,10 @@ impl Config {
         anyhow::ensure!(
             self.remote_upload.concurrency > 0,
             "remote_upload.concurrency must be at least 1"
+        );
+        anyhow::ensure!(
+            self.remote_upload.lease_secs >= 2,
+            "remote_upload.lease_secs must be at least 2"
         );
         Ok(())
     }

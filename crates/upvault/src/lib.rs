@@ -117,7 +117,7 @@ impl App {
         WorkerConfig {
             concurrency: remote.concurrency,
             poll_interval: Duration::from_millis(500),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(remote.lease_secs),
             fetch: FetchConfig {
                 allow_private_addresses: remote.allow_private_addresses,
                 connect_timeout: Duration::from_secs(remote.connect_timeout_secs),

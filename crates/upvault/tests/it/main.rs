@@ -8,6 +8,7 @@ mod download;
 mod file;
 mod folder;
 mod import;
+mod scale;
 mod upload;
 mod web;
 mod web_browser;
