@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, with everything it needs: starts a throwaway PostgreSQL and an
 # S3-compatible server on loopback (installing them if missing), makes sure Debian's Chromium and
-# ChromeDriver are there for the browser tests, runs `cargo test --workspace` against SQLite +
-# local disk and PostgreSQL + S3, and stops the services whatever happens.
+# ChromeDriver are there for the browser tests, runs `cargo test --workspace` with the
+# integration suite on PostgreSQL + S3, then the integration suite again on SQLite + local disk,
+# and stops the services whatever happens.
 #
 #   scripts/test.sh [extra cargo test arguments]
 #
@@ -28,5 +29,10 @@ eval "$(scripts/ci-postgres.sh)"
 echo "== starting the S3-compatible server" >&2
 eval "$(scripts/ci-s3.sh)"
 
-echo "== cargo test --workspace" >&2
+echo "== cargo test --workspace (integration suite on PostgreSQL + S3)" >&2
 cargo test --workspace "$@"
+
+# The same integration suite again on the embedded default, SQLite + local disk.
+echo "== integration suite on SQLite + local disk" >&2
+env -u UPVAULT_TEST_DATABASE_URL -u UPVAULT_TEST_S3_ENDPOINT UPVAULT_TEST_EMBEDDED=1 \
+    cargo test -p upvault --test it "$@"

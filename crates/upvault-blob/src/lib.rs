@@ -13,8 +13,11 @@
 //! [`S3BlobStore`] keeps the same layout as keys in an S3-compatible bucket
 //! (`{prefix}blobs/ab/cd/abcd…`, `{prefix}tmp/<32 hex>`): uploads go up as multipart uploads
 //! while they are hashed, and are promoted by a server-side copy.
+//!
+//! [`copy::copy_blobs`] copies every blob of one store into another (`upvault migrate`).
 #![warn(missing_docs)]
 
+pub mod copy;
 mod error;
 mod local;
 mod pipeline;

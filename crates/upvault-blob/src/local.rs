@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use std::fs;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 use upvault_core::model::ByteRange;
@@ -288,15 +289,24 @@ impl BlobStore for LocalBlobStore {
         .await
     }
 
-    async fn clean_temp(&self) -> Result<u64> {
+    async fn clean_temp(&self, older_than: Duration) -> Result<u64> {
         let tmp = self.tmp.clone();
         blocking(move || {
+            let cutoff = SystemTime::now().checked_sub(older_than);
             let mut removed = 0;
             for entry in read_entries(&tmp)? {
                 let path = entry.path();
-                if entry.file_type().or_internal("reading", &path)?.is_file()
-                    && remove_if_present(&path)?
-                {
+                if !entry.file_type().or_internal("reading", &path)?.is_file() {
+                    continue;
+                }
+                // An upload in progress writes to its file: its modification time is recent.
+                let stale = match (cutoff, entry.metadata().and_then(|meta| meta.modified())) {
+                    (_, Err(err)) if is_not_found(&err) => continue, // promoted meanwhile
+                    (_, Err(err)) => return Err(internal(err, "reading metadata of", &path)),
+                    (None, Ok(_)) => false,
+                    (Some(cutoff), Ok(modified)) => older_than.is_zero() || modified <= cutoff,
+                };
+                if stale && remove_if_present(&path)? {
                     removed += 1;
                 }
             }

@@ -42,7 +42,8 @@ pub const MIN_PART_SIZE: usize = 5 << 20;
 const MAX_PART_SIZE: usize = 5 << 30;
 /// S3's most parts in one upload.
 const MAX_PARTS: usize = 10_000;
-/// Age past which [`BlobStore::clean_temp`] takes a temporary object for a crash's leftover.
+/// A conservative age past which a temporary object is surely a crash's leftover (the
+/// service's own default lives in `upvault_core::service::TEMP_MAX_AGE`).
 pub const TEMP_MAX_AGE: Duration = Duration::from_secs(60 * 60);
 /// How long [`S3BlobStore::open`] waits for the bucket to answer.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -154,8 +155,9 @@ impl S3BlobStore {
         Ok(store)
     }
 
-    /// Removes the temporary objects older than `age`; how many went. [`BlobStore::clean_temp`]
-    /// is this with [`TEMP_MAX_AGE`], so that other instances' uploads in progress survive.
+    /// Removes the temporary objects older than `age`; how many went ([`BlobStore::clean_temp`]).
+    /// A multipart upload cut by a crash is not an object and is not listed here: a bucket
+    /// lifecycle rule (`AbortIncompleteMultipartUpload`) removes its parts.
     pub async fn clean_temp_older_than(&self, age: Duration) -> Result<u64> {
         let age = chrono::Duration::from_std(age).map_err(Error::internal)?;
         let cutoff = Utc::now() - age;
@@ -354,8 +356,8 @@ impl BlobStore for S3BlobStore {
             .await
     }
 
-    async fn clean_temp(&self) -> Result<u64> {
-        self.clean_temp_older_than(TEMP_MAX_AGE).await
+    async fn clean_temp(&self, older_than: Duration) -> Result<u64> {
+        self.clean_temp_older_than(older_than).await
     }
 }
 

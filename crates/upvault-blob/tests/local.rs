@@ -331,9 +331,23 @@ async fn clean_temp_removes_leftovers() {
     write(&store, b"one").await;
     write(&store, b"two").await;
     std::fs::write(dir.path().join("tmp").join("stray"), "x").unwrap();
-    assert_eq!(store.clean_temp().await.unwrap(), 3);
+    // Fresh temporaries may be another instance's uploads in progress: kept under an age.
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(store.clean_temp(hour).await.unwrap(), 0);
+    assert_eq!(files_in(&dir.path().join("tmp")).len(), 3);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let second = std::time::Duration::from_secs(1);
+    assert_eq!(store.clean_temp(second).await.unwrap(), 3);
     assert!(files_in(&dir.path().join("tmp")).is_empty());
-    assert_eq!(store.clean_temp().await.unwrap(), 0);
+    std::fs::write(dir.path().join("tmp").join("fresh"), "x").unwrap();
+    assert_eq!(
+        store.clean_temp(std::time::Duration::ZERO).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        store.clean_temp(std::time::Duration::ZERO).await.unwrap(),
+        0
+    );
 }
 
 #[tokio::test]

@@ -578,7 +578,10 @@ async fn clean_temp_removes_only_old_leftovers() {
         .await
         .unwrap();
     // Fresh temporaries may be another instance's uploads in progress: kept.
-    assert_eq!(h.store.clean_temp().await.unwrap(), 0);
+    assert_eq!(
+        h.store.clean_temp(Duration::from_secs(3600)).await.unwrap(),
+        0
+    );
     assert_eq!(h.temps().await.len(), 3);
 
     tokio::time::sleep(Duration::from_millis(1100)).await;

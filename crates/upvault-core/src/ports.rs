@@ -113,8 +113,10 @@ pub trait FileRepo: Send + Sync {
     async fn update_file(&self, file: &File) -> Result<()>;
     /// Moves an active file to the trash; `false` if there was none.
     async fn trash_file(&self, account: AccountId, id: FileId, at: DateTime<Utc>) -> Result<bool>;
-    /// In one transaction: checks the storage limit, adds a reference to the blob and inserts a
-    /// new record for it (new id and short URL) in `folder`.
+    /// In one transaction: checks that `source` is still an active file whose blob is
+    /// referenced (else `Error::NotFound(Entity::File)`: it was trashed or purged meanwhile),
+    /// checks the storage limit, adds a reference to the blob and inserts a new record for it
+    /// (new id and short URL) in `folder`.
     async fn copy_file(
         &self,
         source: &File,
@@ -140,6 +142,11 @@ pub trait FileRepo: Send + Sync {
     ) -> Result<bool>;
     /// Whether any blob record has this key (orphan sweep).
     async fn blob_is_known(&self, key: &BlobKey) -> Result<bool>;
+    /// In one transaction: if no blob record has `key`, holds the key (so an upload of the same
+    /// content committing at this moment waits) and runs `remove`; `false` if the key is known.
+    /// The orphan sweep goes through this, so it cannot remove bytes that an upload promoted
+    /// inside its not yet committed transaction (on another instance, say).
+    async fn remove_blob_if_unknown(&self, key: &BlobKey, remove: StorageAction) -> Result<bool>;
 }
 
 /// Folders.
@@ -248,6 +255,28 @@ pub trait LoginThrottle: Send + Sync {
     async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64>;
 }
 
+/// A request rate: `per_minute` sustained, with up to `burst` requests at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RateLimit {
+    /// Requests admitted per minute, sustained.
+    pub per_minute: u32,
+    /// Requests admitted at once after a quiet spell (at least 1).
+    pub burst: u32,
+}
+
+/// Request-rate counters (SPEC.md §1: too many requests answer 429 with `Retry-After`).
+///
+/// Kept in process on a single instance and in the shared database when several instances
+/// serve one site, so that a client cannot multiply its allowance by the number of instances.
+#[async_trait]
+pub trait RateLimiter: Send + Sync {
+    /// Counts one request under `key` (`api-ip:…`, `api-token:…`, `page-ip:…`) at `now`; over
+    /// `limit` it is `Error::RateLimited(seconds until a request would be admitted)`.
+    async fn check(&self, key: &str, limit: RateLimit, now: DateTime<Utc>) -> Result<()>;
+    /// Forgets counters that can no longer refuse anything at `now`; how many went.
+    async fn purge_rate_counters(&self, now: DateTime<Utc>) -> Result<u64>;
+}
+
 /// The rule a download must pass against the visitor's last 24 hours of downloads; the
 /// repository runs it inside the transaction that logs the download, so two instances cannot
 /// both admit the last allowed one.
@@ -309,6 +338,7 @@ pub trait BlobStore: Send + Sync {
     async fn remove(&self, key: &BlobKey) -> Result<()>;
     /// Every blob in the store with when it was written (orphan sweep).
     async fn list(&self) -> Result<Vec<(BlobKey, DateTime<Utc>)>>;
-    /// Removes temporary objects left by a crash; how many went.
-    async fn clean_temp(&self) -> Result<u64>;
+    /// Removes temporary objects not written to for `older_than` (a crash's leftovers; zero
+    /// takes them all); how many went.
+    async fn clean_temp(&self, older_than: std::time::Duration) -> Result<u64>;
 }

@@ -4,6 +4,7 @@
 //! config, turns the class into the status (200 for documented errors, or 400/401/404 with
 //! `[api] http_error_codes = true`) and logs server faults with their chain.
 
+use crate::serve::BodyStall;
 use crate::AppState;
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -32,6 +33,8 @@ pub enum ErrorClass {
     MethodNotAllowed,
     /// Too many requests: always 429 with `Retry-After`.
     RateLimited,
+    /// The client stopped sending its request body: always 408, and the connection closes.
+    BodyStalled,
     /// A fault of ours: always 500.
     Internal,
 }
@@ -143,6 +146,7 @@ impl IntoResponse for ApiError {
             ErrorClass::UnknownEndpoint => StatusCode::NOT_FOUND,
             ErrorClass::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ErrorClass::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            ErrorClass::BodyStalled => StatusCode::REQUEST_TIMEOUT,
             ErrorClass::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::OK,
         };
@@ -166,7 +170,26 @@ pub async fn set_error_status(
     request: Request,
     next: Next,
 ) -> Response {
+    let stall = request.extensions().get::<BodyStall>().cloned();
     let mut response = next.run(request).await;
+    if let Some(stall) = stall.filter(BodyStall::happened) {
+        // Whatever the handler made of its failed body (a stream error is a fault in most
+        // places), the cause is the client's silence: say so, and do not blame ourselves.
+        warn!(
+            idle_secs = stall.timeout.as_secs(),
+            "request body stalled; closing the connection"
+        );
+        let message = format!(
+            "The request body stalled: nothing arrived for {} seconds.",
+            stall.timeout.as_secs()
+        );
+        let mut response = ApiError::new(ErrorClass::BodyStalled, message).into_response();
+        response.extensions_mut().remove::<ErrorInfo>();
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        return response;
+    }
     let Some(info) = response.extensions_mut().remove::<ErrorInfo>() else {
         return response;
     };

@@ -5,19 +5,25 @@
 //! envelope in one place ([`error`]); no handler holds a business rule, SQL or a blob call.
 
 mod api;
+pub mod client_ip;
 pub mod download;
 pub mod error;
 pub mod params;
 pub mod present;
+pub mod rate;
+pub mod serve;
 mod trace;
 mod upload;
 
 use axum::Router;
 use std::sync::Arc;
+use upvault_core::ports::RateLimiter;
 use upvault_core::service::Services;
 
+pub use client_ip::{ClientIp, TrustedProxies};
 pub use error::ApiError;
 pub use present::Presenter;
+pub use rate::{MemoryRateLimiter, RateLimitConfig};
 
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
@@ -32,6 +38,10 @@ pub struct HttpConfig {
     pub max_form_bytes: usize,
     /// Most multipart parts in one request.
     pub max_multipart_parts: usize,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
+    /// Requests per minute per client and per token.
+    pub rate_limit: RateLimitConfig,
 }
 
 impl Default for HttpConfig {
@@ -42,6 +52,8 @@ impl Default for HttpConfig {
             http_error_codes: false,
             max_form_bytes: 1024 * 1024,
             max_multipart_parts: 64,
+            trusted_proxies: TrustedProxies::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -55,6 +67,8 @@ pub struct AppState {
     pub config: Arc<HttpConfig>,
     /// Turns domain objects into wire objects.
     pub present: Arc<Presenter>,
+    /// Request-rate counters (in process unless [`AppState::with_limiter`] says otherwise).
+    pub limiter: Arc<dyn RateLimiter>,
 }
 
 impl AppState {
@@ -65,7 +79,14 @@ impl AppState {
             services,
             config: Arc::new(config),
             present,
+            limiter: Arc::new(MemoryRateLimiter::new()),
         }
+    }
+
+    /// Counts requests with `limiter` (the shared database's, for several instances).
+    pub fn with_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
+        self.limiter = limiter;
+        self
     }
 }
 
@@ -73,7 +94,13 @@ impl AppState {
 /// and the error-status middleware.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v2", api::routes(state.clone()))
+        .nest(
+            "/api/v2",
+            api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                rate::limit_api_by_ip,
+            )),
+        )
         .merge(download::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -64,6 +64,14 @@ impl TestServer {
         Self::boot(tempfile::tempdir().unwrap(), |_| {}, clock).await
     }
 
+    /// A server on `clock` whose config `adjust` may change first.
+    pub async fn start_with_clock_and(
+        clock: Arc<dyn Clock>,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
+        Self::boot(tempfile::tempdir().unwrap(), adjust, clock).await
+    }
+
     /// A server over an existing data directory (restart tests).
     pub async fn start_in(dir: TempDir, adjust: impl FnOnce(&mut Config)) -> Self {
         Self::boot(dir, adjust, Arc::new(upvault_core::SystemClock)).await
@@ -496,4 +504,120 @@ pub fn random_bytes(len: usize, seed: u64) -> Vec<u8> {
 /// Bytes as they would come over the wire.
 pub fn bytes(data: &[u8]) -> bytes::Bytes {
     bytes::Bytes::copy_from_slice(data)
+}
+
+/// What the database says about files and blobs, read with SQL (crash and GC tests).
+#[derive(Debug, Default, Clone)]
+pub struct StoredState {
+    /// `(file id, account id, blob key, size, status)` of every file record, trash included.
+    pub files: Vec<(i64, i64, String, i64, String)>,
+    /// `(blob key, ref_count)` of every blob record.
+    pub blobs: Vec<(String, i64)>,
+}
+
+impl StoredState {
+    /// Every inconsistency between the records, the blobs in storage (`stored`) and
+    /// `storage_used` (account → bytes the service reports): a file whose blob has no record or
+    /// no bytes, a reference count that is not the number of records naming the blob, a stored
+    /// blob no record knows (an orphan), and storage used that is not the sum of active files.
+    pub fn problems(
+        &self,
+        stored: &[String],
+        storage_used: &std::collections::HashMap<i64, u64>,
+    ) -> Vec<String> {
+        use std::collections::{HashMap, HashSet};
+        let mut problems = Vec::new();
+        let stored: HashSet<&str> = stored.iter().map(String::as_str).collect();
+        let rows: HashMap<&str, i64> = self.blobs.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        let mut naming: HashMap<&str, i64> = HashMap::new();
+        let mut active: HashMap<i64, u64> = HashMap::new();
+        for (id, account, key, size, status) in &self.files {
+            *naming.entry(key.as_str()).or_default() += 1;
+            if status == "active" {
+                *active.entry(*account).or_default() += u64::try_from(*size).unwrap_or(0);
+            }
+            if !rows.contains_key(key.as_str()) {
+                problems.push(format!("file {id} names blob {key}, which has no record"));
+            }
+            if !stored.contains(key.as_str()) {
+                problems.push(format!(
+                    "file {id} ({status}) names blob {key}, which is not stored"
+                ));
+            }
+        }
+        for (key, refs) in &self.blobs {
+            let named = naming.get(key.as_str()).copied().unwrap_or(0);
+            if *refs != named {
+                problems.push(format!(
+                    "blob {key} counts {refs} references, {named} records name it"
+                ));
+            }
+        }
+        for key in &stored {
+            if !rows.contains_key(key) {
+                problems.push(format!(
+                    "stored blob {key} is an orphan: no record knows it"
+                ));
+            }
+        }
+        for (account, used) in storage_used {
+            let sum = active.get(account).copied().unwrap_or(0);
+            if *used != sum {
+                problems.push(format!(
+                    "account {account}: storage used {used}, active files sum to {sum}"
+                ));
+            }
+        }
+        problems
+    }
+}
+
+impl TestServer {
+    /// Every file and blob record, read with SQL from the server's database.
+    pub async fn stored_state(&self) -> StoredState {
+        let url = self.config.database_url();
+        let files_sql =
+            "SELECT id, account_id, blob_key, size_bytes, status FROM files ORDER BY id";
+        let blobs_sql = "SELECT key, ref_count FROM blobs ORDER BY key";
+        if url.starts_with("postgres") {
+            use sqlx::Connection;
+            let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+            let state = StoredState {
+                files: sqlx::query_as(files_sql).fetch_all(&mut db).await.unwrap(),
+                blobs: sqlx::query_as(blobs_sql).fetch_all(&mut db).await.unwrap(),
+            };
+            db.close().await.unwrap();
+            state
+        } else {
+            use sqlx::Connection;
+            let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+            let state = StoredState {
+                files: sqlx::query_as(files_sql).fetch_all(&mut db).await.unwrap(),
+                blobs: sqlx::query_as(blobs_sql).fetch_all(&mut db).await.unwrap(),
+            };
+            db.close().await.unwrap();
+            state
+        }
+    }
+
+    /// Checks the records against storage and `storage_used_bytes` of every account that has
+    /// files; returns the problems found (none when consistent).
+    pub async fn integrity_problems(&self) -> Vec<String> {
+        let state = self.stored_state().await;
+        let stored = self.blob_keys().await;
+        let mut used = std::collections::HashMap::new();
+        for (_, account, _, _, _) in &state.files {
+            if let std::collections::hash_map::Entry::Vacant(slot) = used.entry(*account) {
+                let bytes = self
+                    .services
+                    .deps
+                    .accounts
+                    .storage_used_bytes(upvault_core::AccountId(*account))
+                    .await
+                    .unwrap();
+                slot.insert(bytes);
+            }
+        }
+        state.problems(&stored, &used)
+    }
 }

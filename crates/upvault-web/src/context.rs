@@ -2,12 +2,12 @@
 //! cookies; and the cookies the pages set.
 
 use crate::WebState;
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::FromRequestParts;
 use http::request::Parts;
 use http::{header, HeaderMap};
-use std::net::SocketAddr;
 use upvault_core::service::{Grants, Visitor};
 use upvault_core::FolderId;
+use upvault_http::ClientIp;
 
 /// The page session cookie.
 pub(crate) const SESSION_COOKIE: &str = "uv_session";
@@ -16,7 +16,7 @@ pub(crate) const GRANT_COOKIE_PREFIX: &str = "uv_folder_";
 
 /// The visitor of a page request.
 pub(crate) struct PageContext {
-    /// The peer address (limits and guess counters of guests are kept per address).
+    /// The client's address (limits and guess counters of guests are kept per address).
     pub(crate) address: String,
     /// Guest or signed-in account.
     pub(crate) visitor: Visitor,
@@ -33,12 +33,10 @@ impl FromRequestParts<WebState> for PageContext {
         parts: &mut Parts,
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
-        // The peer address, not X-Forwarded-For: a header any client can set would let a guest
-        // pick a fresh identity for every download.
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |info| info.0.ip().to_string());
+        // The client as the API sees it: the peer, or what a trusted proxy says; never a header
+        // any client can set, which would let a guest pick a fresh identity for every download.
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let address = ip.to_string();
         let session = cookie(&parts.headers, SESSION_COOKIE);
         let visitor = match state.public.visitor(session.as_deref(), &address).await {
             Ok(visitor) => visitor,

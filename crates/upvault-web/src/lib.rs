@@ -18,7 +18,7 @@ mod context;
 mod pages;
 mod views;
 
-use axum::extract::Request;
+use axum::extract::{FromRef, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{any, get, post};
@@ -26,7 +26,7 @@ use axum::Router;
 use http::{header, HeaderValue};
 use std::sync::Arc;
 use upvault_core::service::PublicService;
-use upvault_http::AppState;
+use upvault_http::{AppState, ClientIp};
 
 /// The pages' Content-Security-Policy: nothing but our own stylesheet, images and one script
 /// (the optional countdown); no inline script or style, no framing, forms only to us.
@@ -81,6 +81,39 @@ impl WebState {
     }
 }
 
+impl FromRef<WebState> for AppState {
+    fn from_ref(state: &WebState) -> AppState {
+        state.api.clone()
+    }
+}
+
+/// Counts page requests per client address (`[rate_limit] pages_per_ip_per_minute`): every
+/// path but the API's (counted by the API) and the stylesheet and script (a page load is one
+/// request). Direct download URLs count once each, however long the transfer. Over the limit
+/// the answer is a small 429 page with `Retry-After`.
+pub async fn limit_pages(
+    State(state): State<WebState>,
+    ip: ClientIp,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/static/") {
+        return next.run(request).await;
+    }
+    let limit = state.api.config.rate_limit.pages_per_ip;
+    match upvault_http::rate::check(&state.api, "page-ip", &ip.counter_key(), limit).await {
+        Ok(()) => next.run(request).await,
+        Err(upvault_core::Error::RateLimited(secs)) => {
+            tracing::warn!("page request rate limited");
+            let mut response = pages::rate_limited(&state, secs);
+            security_headers(&mut response);
+            response
+        }
+        Err(_) => next.run(request).await,
+    }
+}
+
 /// Every page route except `GET /{short_url}`, which the API's download route shares and
 /// hands over (see [`file_pages`]); merge this with the API router.
 pub fn router(state: WebState) -> Router {
@@ -116,6 +149,11 @@ pub fn file_pages(state: WebState) -> Router {
 /// keep it.
 async fn page_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
+    security_headers(&mut response);
+    response
+}
+
+fn security_headers(response: &mut Response) {
     let headers = response.headers_mut();
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
@@ -133,5 +171,4 @@ async fn page_headers(request: Request, next: Next) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    response
 }

@@ -647,6 +647,29 @@ fn not_found(state: &WebState, ctx: &PageContext) -> Response {
     page(StatusCode::NOT_FOUND, &template)
 }
 
+/// Too many requests from one address: a small page, with `Retry-After`.
+pub(crate) fn rate_limited(state: &WebState, retry_after_secs: u64) -> Response {
+    let secs = retry_after_secs.max(1);
+    let template = MessageTemplate {
+        layout: Layout {
+            site: state.config.site_name.clone(),
+            title: "Too many requests".to_owned(),
+            user: None,
+        },
+        heading: "Too many requests".to_owned(),
+        message: format!(
+            "Too many requests from your address. Try again in {}.",
+            crate::views::delay(i64::try_from(secs).unwrap_or(i64::MAX))
+        ),
+    };
+    let mut response = page(StatusCode::TOO_MANY_REQUESTS, &template);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, http::HeaderValue::from(secs));
+    no_store(&mut response);
+    response
+}
+
 fn layout(state: &WebState, ctx: &PageContext, title: &str) -> Layout {
     Layout {
         site: state.config.site_name.clone(),

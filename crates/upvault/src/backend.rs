@@ -19,6 +19,7 @@ pub trait Database:
     + TransferSlots
     + LoginThrottle
     + PublicRepo
+    + RateLimiter
 {
     /// Closes the pool (graceful shutdown).
     async fn close(&self);
@@ -40,18 +41,16 @@ impl Database for upvault_db::PostgresStore {
 
 /// Opens the database of `database_url` (default: SQLite in `data_dir`), running migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Arc<dyn Database>> {
-    let url = config.database_url();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let store = upvault_db::PostgresStore::connect(&url)
-            .await
-            .context("cannot open the PostgreSQL database")?;
-        Ok(Arc::new(store))
-    } else {
-        let store = upvault_db::SqliteStore::connect(&url)
-            .await
-            .context("cannot open the SQLite database")?;
-        Ok(Arc::new(store))
-    }
+    Ok(match open_store(config).await? {
+        upvault_db::AnyStore::Sqlite(store) => Arc::new(store),
+        upvault_db::AnyStore::Postgres(store) => Arc::new(store),
+    })
+}
+
+/// The database of `database_url` as its concrete backend (the row copier of `migrate` needs
+/// it), running migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<upvault_db::AnyStore> {
+    upvault_db::AnyStore::connect(&config.database_url()).await
 }
 
 /// Opens the blob store of `[storage]`.

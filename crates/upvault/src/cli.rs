@@ -1,5 +1,7 @@
 //! The operator CLI (SPEC.md §6): the exact forms scripts rely on.
 
+pub mod migrate;
+
 use crate::{App, Config};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -33,6 +35,15 @@ pub enum Command {
     /// Show and tune packages (account levels and their limits).
     #[command(subcommand)]
     Package(PackageCommand),
+    /// Copy a whole installation (every row and blob) from the database and storage of
+    /// SOURCE_CONFIG into this config's, e.g. SQLite + local disk into PostgreSQL + S3. Stop
+    /// the source's servers first; run it again after an interruption to continue.
+    Migrate {
+        /// The source installation's config file; `UPVAULT_*` variables do not apply to it
+        /// (they describe the destination).
+        #[arg(long, value_name = "SOURCE_CONFIG")]
+        from: PathBuf,
+    },
 }
 
 /// `user …`.
@@ -91,10 +102,14 @@ pub enum PackageCommand {
 
 /// Runs a command other than `serve`, writing its output to stdout.
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    if let Command::Migrate { from } = &command {
+        return migrate::run(config, from).await;
+    }
     let app = App::build(config).await?;
     let services = &app.services;
     match command {
         Command::Serve => anyhow::bail!("serve is run by main"),
+        Command::Migrate { .. } => anyhow::bail!("migrate is run before the app is built"),
         Command::User(UserCommand::Add {
             username,
             password,

@@ -6,9 +6,10 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Everything the operator can set.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address to listen on.
@@ -31,6 +32,49 @@ pub struct Config {
     pub limits: LimitsConfig,
     /// The public pages.
     pub web: WebConfig,
+    /// Connections: proxies, timeouts, header limits.
+    pub http: HttpConfig,
+    /// Requests per minute per client and per token.
+    pub rate_limit: RateLimitConfig,
+}
+
+/// The database URL may carry a password: it is shown as `user:<redacted>@host`.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(redact_url_password),
+            )
+            .field("site_name", &self.site_name)
+            .field("storage", &self.storage)
+            .field("remote_upload", &self.remote_upload)
+            .field("api", &self.api)
+            .field("limits", &self.limits)
+            .field("web", &self.web)
+            .field("http", &self.http)
+            .field("rate_limit", &self.rate_limit)
+            .finish()
+    }
+}
+
+/// `scheme://user:secret@host/…` → `scheme://user:<redacted>@host/…`; other URLs unchanged.
+pub fn redact_url_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}{tail}")
+        }
+        _ => url.to_owned(),
+    }
 }
 
 impl Default for Config {
@@ -46,6 +90,8 @@ impl Default for Config {
             api: ApiConfig::default(),
             limits: LimitsConfig::default(),
             web: WebConfig::default(),
+            http: HttpConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -74,6 +120,11 @@ pub struct StorageConfig {
     pub prefix: String,
     /// S3: multipart part size in bytes (at least 5 MiB).
     pub part_size_bytes: usize,
+    /// At start, temporary objects (uploads cut by a crash) older than this many seconds are
+    /// removed. 0 removes them all: right when one instance uses the storage. With several
+    /// instances on one storage, set it above the longest upload (e.g. 3600), so a restarting
+    /// instance leaves the others' uploads in progress alone.
+    pub temp_max_age_secs: u64,
 }
 
 impl std::fmt::Debug for StorageConfig {
@@ -89,6 +140,7 @@ impl std::fmt::Debug for StorageConfig {
             .field("path_style", &self.path_style)
             .field("prefix", &self.prefix)
             .field("part_size_bytes", &self.part_size_bytes)
+            .field("temp_max_age_secs", &self.temp_max_age_secs)
             .finish()
     }
 }
@@ -106,6 +158,7 @@ impl Default for StorageConfig {
             path_style: true,
             prefix: String::new(),
             part_size_bytes: 16 * 1024 * 1024,
+            temp_max_age_secs: 0,
         }
     }
 }
@@ -240,6 +293,106 @@ impl WebConfig {
     }
 }
 
+/// `[http]`: connections.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Reverse proxies (CIDRs or addresses) whose `X-Forwarded-For` names the client; from
+    /// anyone else the header is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Seconds a client has to send a request's line and headers (slowloris).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client may stay silent in the middle of a request body, or not read a
+    /// response; there is no limit on a transfer's total time.
+    pub idle_timeout_secs: u64,
+    /// Largest request line and headers, in bytes (at least 8192); larger ones get 431.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request; more get 431.
+    pub max_headers: usize,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let serve = upvault_http::serve::ServeConfig::default();
+        Self {
+            trusted_proxies: Vec::new(),
+            header_read_timeout_secs: serve.header_read_timeout.as_secs(),
+            idle_timeout_secs: serve.idle_timeout.as_secs(),
+            max_header_bytes: serve.max_header_bytes,
+            max_headers: serve.max_headers,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The accept loop's limits.
+    pub fn serve_config(&self) -> upvault_http::serve::ServeConfig {
+        upvault_http::serve::ServeConfig {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_secs.max(1)),
+            idle_timeout: Duration::from_secs(self.idle_timeout_secs.max(1)),
+            max_header_bytes: self.max_header_bytes.max(8192),
+            max_headers: self.max_headers.max(1),
+        }
+    }
+
+    /// The trusted proxies, parsed; the error names the bad entry.
+    pub fn trusted_proxies(&self) -> anyhow::Result<upvault_http::TrustedProxies> {
+        upvault_http::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|err| anyhow::anyhow!("http.trusted_proxies: {err}"))
+    }
+}
+
+/// `[rate_limit]`: requests per minute, answered 429 with `Retry-After` beyond.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    /// Count requests at all.
+    pub enabled: bool,
+    /// Where the counters live: `auto` (in process on SQLite, in the database on PostgreSQL,
+    /// where several instances share them), `memory` or `database`.
+    pub store: String,
+    /// API requests per minute from one client address (IPv6: one /64).
+    pub api_per_ip_per_minute: u32,
+    /// API requests per minute with one `access_token`.
+    pub api_per_token_per_minute: u32,
+    /// Page and download-URL requests per minute from one client address.
+    pub pages_per_ip_per_minute: u32,
+    /// Requests a client may send at once after a quiet spell, under each limit above (never
+    /// more than that limit's per-minute number).
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        let http = upvault_http::RateLimitConfig::default();
+        Self {
+            enabled: http.enabled,
+            store: "auto".into(),
+            api_per_ip_per_minute: http.api_per_ip.per_minute,
+            api_per_token_per_minute: http.api_per_token.per_minute,
+            pages_per_ip_per_minute: http.pages_per_ip.per_minute,
+            burst: 120,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The limits as the HTTP layer applies them.
+    pub fn http(&self) -> upvault_http::RateLimitConfig {
+        // A limit never admits more at once than in a whole minute.
+        let limit = |per_minute: u32| upvault_core::ports::RateLimit {
+            per_minute: per_minute.max(1),
+            burst: self.burst.clamp(1, per_minute.max(1)),
+        };
+        upvault_http::RateLimitConfig {
+            enabled: self.enabled,
+            api_per_ip: limit(self.api_per_ip_per_minute),
+            api_per_token: limit(self.api_per_token_per_minute),
+            pages_per_ip: limit(self.pages_per_ip_per_minute),
+        }
+    }
+}
+
 impl Config {
     /// Loads defaults, then `file` (if given), then `UPVAULT_*` variables; validates.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
@@ -307,6 +460,39 @@ impl Config {
         anyhow::ensure!(
             self.remote_upload.lease_secs >= 2,
             "remote_upload.lease_secs must be at least 2"
+        );
+        self.http.trusted_proxies()?;
+        anyhow::ensure!(
+            self.http.max_header_bytes >= 8192,
+            "http.max_header_bytes must be at least 8192"
+        );
+        for (key, value) in [
+            (
+                "http.header_read_timeout_secs",
+                self.http.header_read_timeout_secs,
+            ),
+            ("http.idle_timeout_secs", self.http.idle_timeout_secs),
+            ("http.max_headers", self.http.max_headers as u64),
+            (
+                "rate_limit.api_per_ip_per_minute",
+                self.rate_limit.api_per_ip_per_minute.into(),
+            ),
+            (
+                "rate_limit.api_per_token_per_minute",
+                self.rate_limit.api_per_token_per_minute.into(),
+            ),
+            (
+                "rate_limit.pages_per_ip_per_minute",
+                self.rate_limit.pages_per_ip_per_minute.into(),
+            ),
+            ("rate_limit.burst", self.rate_limit.burst.into()),
+        ] {
+            anyhow::ensure!(value >= 1, "{key} must be at least 1");
+        }
+        anyhow::ensure!(
+            ["auto", "memory", "database"].contains(&self.rate_limit.store.as_str()),
+            "rate_limit.store: {:?} is not supported (use \"auto\", \"memory\" or \"database\")",
+            self.rate_limit.store
         );
         Ok(())
     }
@@ -387,6 +573,53 @@ mod tests {
             assert!(config.api.http_error_codes);
             assert_eq!(config.site_name, "Files");
             assert_eq!(config.public_url(), "http://127.0.0.1:9000");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let mut config = Config {
+            database_url: Some("postgres://upvault:hunter2@db:5432/upvault".into()),
+            ..Config::default()
+        };
+        config.storage.secret_access_key = "s3-secret".into();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("s3-secret"), "{shown}");
+        assert!(
+            shown.contains("postgres://upvault:<redacted>@db:5432/upvault"),
+            "{shown}"
+        );
+        assert_eq!(
+            redact_url_password("sqlite://data/x.db"),
+            "sqlite://data/x.db"
+        );
+        assert_eq!(
+            redact_url_password("postgres://u:p@w@h/d?sslmode=require"),
+            "postgres://u:<redacted>@h/d?sslmode=require"
+        );
+    }
+
+    #[test]
+    fn hardening_keys_are_validated() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "p.toml",
+                "[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"nope\"]\n",
+            )?;
+            let err = Config::load(Some(Path::new("p.toml"))).unwrap_err();
+            let err = format!("{err:#}");
+            assert!(
+                err.contains("http.trusted_proxies") && err.contains("nope"),
+                "{err}"
+            );
+            jail.create_file("r.toml", "[rate_limit]\nburst = 0\n")?;
+            let err = Config::load(Some(Path::new("r.toml"))).unwrap_err();
+            assert!(format!("{err:#}").contains("rate_limit.burst"), "{err:#}");
+            jail.create_file("s.toml", "[rate_limit]\nstore = \"redis\"\n")?;
+            let err = Config::load(Some(Path::new("s.toml"))).unwrap_err();
+            assert!(format!("{err:#}").contains("rate_limit.store"), "{err:#}");
             Ok(())
         });
     }

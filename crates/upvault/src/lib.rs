@@ -10,15 +10,15 @@ pub mod config;
 
 use anyhow::Context;
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
+use upvault_core::ports::RateLimiter;
 use upvault_core::service::{CoreConfig, Deps, PublicService, Services};
 use upvault_core::{Clock, SystemClock};
-use upvault_http::{AppState, HttpConfig};
+use upvault_http::{AppState, HttpConfig, MemoryRateLimiter, TrustedProxies};
 use upvault_worker::{FetchConfig, ImportWorker, WorkerConfig};
 
 pub use config::Config;
@@ -31,6 +31,8 @@ pub struct App {
     pub public: PublicService,
     config: Config,
     store: Arc<dyn backend::Database>,
+    trusted_proxies: TrustedProxies,
+    limiter: Arc<dyn RateLimiter>,
 }
 
 impl App {
@@ -43,14 +45,28 @@ impl App {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create data_dir {}", config.data_dir.display()))?;
+        let trusted_proxies = config.http.trusted_proxies()?;
         let store = backend::open_database(&config).await?;
         let blobs = backend::open_blobs(&config).await?;
+        // Several instances share the database, so they must share the counters too; a single
+        // instance counts in process and writes nothing per request.
+        let shared_counters = match config.rate_limit.store.as_str() {
+            "database" => true,
+            "memory" => false,
+            _ => upvault_db::AnyStore::is_postgres_url(&config.database_url()),
+        };
+        let limiter: Arc<dyn RateLimiter> = if shared_counters {
+            store.clone()
+        } else {
+            Arc::new(MemoryRateLimiter::new())
+        };
         let secs = Duration::from_secs;
         let core = CoreConfig {
             access_token_ttl: secs(config.api.access_token_ttl_secs),
             download_token_ttl: secs(config.api.download_token_ttl_secs),
             trash_retention: secs(config.limits.trash_retention_days * 24 * 3600),
             unauthenticated_upload_cap: config.limits.unauthenticated_upload_cap_bytes,
+            temp_max_age_at_start: secs(config.storage.temp_max_age_secs),
             ..CoreConfig::default()
         };
         let deps = Deps {
@@ -71,6 +87,8 @@ impl App {
             public,
             config,
             store,
+            trusted_proxies,
+            limiter,
         })
     }
 
@@ -78,7 +96,8 @@ impl App {
     /// download route answers it with a `download_token` and hands it to the file pages
     /// without one.
     fn router(&self) -> axum::Router {
-        let api = AppState::new(self.services.clone(), self.http_config());
+        let api = AppState::new(self.services.clone(), self.http_config())
+            .with_limiter(self.limiter.clone());
         let web = upvault_web::WebState::new(
             api.clone(),
             self.public.clone(),
@@ -97,8 +116,12 @@ impl App {
         let web = web.with_api_router(upvault_http::router(api.clone()));
         let pages = upvault_http::download::FilePages(upvault_web::file_pages(web.clone()));
         upvault_http::router(api)
-            .merge(upvault_web::router(web))
+            .merge(upvault_web::router(web.clone()))
             .layer(axum::Extension(pages))
+            .layer(axum::middleware::from_fn_with_state(
+                web,
+                upvault_web::limit_pages,
+            ))
     }
 
     /// The HTTP settings derived from the config.
@@ -109,6 +132,8 @@ impl App {
             http_error_codes: self.config.api.http_error_codes,
             max_form_bytes: self.config.limits.max_form_bytes,
             max_multipart_parts: self.config.limits.max_multipart_parts,
+            trusted_proxies: self.trusted_proxies.clone(),
+            rate_limit: self.config.rate_limit.http(),
         }
     }
 
@@ -146,22 +171,35 @@ impl App {
             async move { maintenance_stop.cancelled().await },
         ));
 
+        let purge_stop = stop.clone();
+        let rate_purge = tokio::spawn(purge_rate_counters(
+            self.limiter.clone(),
+            self.services.deps.clock.clone(),
+            Duration::from_secs(self.config.limits.maintenance_interval_secs.clamp(1, 120)),
+            async move { purge_stop.cancelled().await },
+        ));
+
         let router = self.router();
         info!(address = %listener.local_addr()?, public_url = %self.config.public_url(), "serving");
         let http_stop = stop.clone();
-        let served = axum::serve(
+        let served = upvault_http::serve::serve(
             listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+            router,
+            self.config.http.serve_config(),
+            async move {
+                tokio::select! {
+                    () = shutdown => {}
+                    () = http_stop.cancelled() => {}
+                }
+            },
         )
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown => {}
-                () = http_stop.cancelled() => {}
-            }
-        })
         .await;
         stop.cancel();
-        for (name, task) in [("import worker", worker), ("maintenance", maintenance)] {
+        for (name, task) in [
+            ("import worker", worker),
+            ("maintenance", maintenance),
+            ("rate counter purge", rate_purge),
+        ] {
             if let Err(err) = task.await {
                 warn!(%err, "{name} stopped abnormally");
             }
@@ -169,6 +207,30 @@ impl App {
         self.store.close().await;
         info!("stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// Forgets rate counters that can no longer refuse anything, every `every` until `shutdown`
+/// (part of maintenance; the counters of one minute are useless two minutes later, so this
+/// runs at least every two minutes whatever the maintenance interval).
+async fn purge_rate_counters(
+    limiter: Arc<dyn RateLimiter>,
+    clock: Arc<dyn Clock>,
+    every: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = ticks.tick() => {}
+        }
+        match limiter.purge_rate_counters(clock.now()).await {
+            Ok(purged) => tracing::debug!(purged, "rate counters purged"),
+            Err(err) => warn!(%err, "purging rate counters failed"),
+        }
     }
 }
 

@@ -3,7 +3,13 @@
 use super::Deps;
 use crate::error::Result;
 use crate::ids::BlobKey;
+use std::time::Duration;
 use tracing::{info, instrument, warn};
+
+/// Temporary objects older than this are removed by every maintenance round (or older than
+/// [`crate::service::CoreConfig::temp_max_age_at_start`], if that is longer): an upload's
+/// temporary object lives only until its request ends.
+pub const TEMP_MAX_AGE: Duration = Duration::from_secs(3600);
 
 /// Periodic and start-up maintenance.
 #[derive(Clone)]
@@ -27,10 +33,12 @@ impl MaintenanceService {
         Self { deps }
     }
 
-    /// Start-up: removes temporary objects a crash left and blobs no record refers to.
+    /// Start-up: removes temporary objects a crash left and blobs no record refers to (an
+    /// upload whose process died between the promotion and the commit of its record).
     #[instrument(skip_all)]
     pub async fn recover_after_start(&self) -> Result<()> {
-        let temp = self.deps.blobs.clean_temp().await?;
+        let age = self.deps.config.temp_max_age_at_start;
+        let temp = self.deps.blobs.clean_temp(age).await?;
         let orphans = self.sweep_orphans(chrono::Duration::zero()).await?;
         if temp + orphans > 0 {
             info!(temp, orphans, "removed what an earlier crash left behind");
@@ -51,6 +59,11 @@ impl MaintenanceService {
             chrono::Duration::from_std(self.deps.config.lockout.window).unwrap_or_default();
         self.deps.logins.purge_login_failures(now - window).await?;
         let removed_blobs = self.collect_garbage().await?;
+        let age = TEMP_MAX_AGE.max(self.deps.config.temp_max_age_at_start);
+        let removed_temp = self.deps.blobs.clean_temp(age).await?;
+        if removed_temp > 0 {
+            info!(removed_temp, "removed abandoned temporary objects");
+        }
         Ok(MaintenanceReport {
             purged_files,
             removed_blobs,
@@ -89,8 +102,10 @@ impl MaintenanceService {
             .await
     }
 
-    /// Removes stored blobs the database does not know, older than `grace` (a blob younger than
-    /// that may belong to an upload whose transaction has not committed yet).
+    /// Removes stored blobs the database does not know, older than `grace`. Each removal runs
+    /// in a transaction that holds the key ([`crate::ports::FileRepo::remove_blob_if_unknown`]),
+    /// so a blob promoted by an upload whose transaction has not committed yet (on another
+    /// instance) is waited for, never taken for an orphan, whatever `grace` is.
     pub async fn sweep_orphans(&self, grace: chrono::Duration) -> Result<u64> {
         let cutoff = self.deps.clock.now() - grace;
         let mut removed = 0;
@@ -98,9 +113,13 @@ impl MaintenanceService {
             if written_at > cutoff || self.deps.files.blob_is_known(&key).await? {
                 continue;
             }
-            warn!(%key, "removing a blob no record refers to");
-            self.deps.blobs.remove(&key).await?;
-            removed += 1;
+            let blobs = self.deps.blobs.clone();
+            let target = key.clone();
+            let remove = Box::pin(async move { blobs.remove(&target).await });
+            if self.deps.files.remove_blob_if_unknown(&key, remove).await? {
+                warn!(%key, "removed a blob no record refers to");
+                removed += 1;
+            }
         }
         Ok(removed)
     }

@@ -14,7 +14,7 @@ pub use auth::AuthService;
 pub use file::{within_download_size, FileEdit, FileRef, FileService};
 pub use folder::{FolderEdit, FolderService};
 pub use import::{decode_url, ImportService};
-pub use maintenance::{MaintenanceReport, MaintenanceService};
+pub use maintenance::{MaintenanceReport, MaintenanceService, TEMP_MAX_AGE};
 pub use public::{
     admit_download, Charge, DownloadGrant, DownloadOffer, DownloadOutcome, FilePage, FileStats,
     FolderListing, Gate, Grants, Preview, PublicConfig, PublicService, Visitor,
@@ -46,6 +46,10 @@ pub struct CoreConfig {
     pub unauthenticated_upload_cap: u64,
     /// When failed logins lock an account or address out.
     pub lockout: LockoutPolicy,
+    /// At start, temporary objects older than this are a crash's leftovers and are removed.
+    /// Zero (one instance per storage) removes them all; with several instances on one storage
+    /// it must exceed the longest upload, so a restart leaves the others' uploads alone.
+    pub temp_max_age_at_start: Duration,
 }
 
 /// Failed-login lockout (SPEC.md §2: "your account may be locked from too many failed logins").
@@ -88,6 +92,7 @@ impl Default for CoreConfig {
             slot_lease: Duration::from_secs(120),
             unauthenticated_upload_cap: 10 * 1024 * 1024 * 1024,
             lockout: LockoutPolicy::default(),
+            temp_max_age_at_start: Duration::ZERO,
         }
     }
 }

@@ -309,13 +309,20 @@ impl FileRepo for PostgresStore {
         let mut tx = self.begin().await?;
         check_storage(&mut tx, source.account_id, source.size_bytes, storage_limit).await?;
         // Waits for a collection of the key in progress, then finds no row if it committed.
-        let done = sqlx::query("UPDATE blobs SET ref_count = ref_count + 1 WHERE key = $1")
-            .bind(source.blob_key.as_str())
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        // Only while the source is active and its blob referenced: a row at 0 awaits collection
+        // (its bytes may be gone already), and a trashed source is no longer the caller's to copy.
+        let done = sqlx::query(
+            "UPDATE blobs SET ref_count = ref_count + 1 WHERE key = $1 AND ref_count > 0 \
+             AND EXISTS (SELECT 1 FROM files WHERE id = $2 AND blob_key = blobs.key \
+                         AND status = 'active')",
+        )
+        .bind(source.blob_key.as_str())
+        .bind(source.id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         if done.rows_affected() == 0 {
-            // The source was purged and its blob collected meanwhile.
+            // The source was trashed or purged (and its blob collected) meanwhile.
             return Err(Error::NotFound(Entity::File));
         }
         let new = NewFile {
@@ -446,5 +453,31 @@ impl FileRepo for PostgresStore {
             .await
             .db()?;
         Ok(known)
+    }
+
+    async fn remove_blob_if_unknown(&self, key: &BlobKey, remove: StorageAction) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        // A placeholder row holds the key: an upload that inserted it in a transaction not yet
+        // committed makes this wait (and then conflict: the key is known); an upload that comes
+        // later waits on the placeholder, which is gone when it proceeds, and promotes anew.
+        let held = sqlx::query(
+            "INSERT INTO blobs (key, size_bytes, ref_count, created_at) VALUES ($1, 0, 0, 0) \
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key.as_str())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if held.rows_affected() == 0 {
+            return Ok(false);
+        }
+        remove.await?;
+        sqlx::query("DELETE FROM blobs WHERE key = $1")
+            .bind(key.as_str())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(true)
     }
 }

@@ -73,6 +73,11 @@ impl PostgresStore {
         self.pool.close().await;
     }
 
+    /// The pool (the row copier reads and writes tables generically).
+    pub(crate) fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Downloads of one file by UTC day, oldest first (the public stats page).
     pub async fn download_stats(&self, file: FileId) -> Result<Vec<DayDownloads>> {
         file::download_stats(&self.pool, file).await

@@ -286,13 +286,20 @@ impl FileRepo for SqliteStore {
     ) -> Result<File> {
         let mut tx = self.write().await?;
         check_storage(&mut tx, source.account_id, source.size_bytes, storage_limit).await?;
-        let done = sqlx::query("UPDATE blobs SET ref_count = ref_count + 1 WHERE key = ?")
-            .bind(source.blob_key.as_str())
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        // Only while the source is active and its blob referenced: a row at 0 awaits collection
+        // (its bytes may be gone already), and a trashed source is no longer the caller's to copy.
+        let done = sqlx::query(
+            "UPDATE blobs SET ref_count = ref_count + 1 WHERE key = ? AND ref_count > 0 \
+             AND EXISTS (SELECT 1 FROM files WHERE id = ? AND blob_key = blobs.key \
+                         AND status = 'active')",
+        )
+        .bind(source.blob_key.as_str())
+        .bind(source.id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         if done.rows_affected() == 0 {
-            // The source was purged and its blob collected meanwhile.
+            // The source was trashed or purged (and its blob collected) meanwhile.
             return Err(Error::NotFound(Entity::File));
         }
         let new = NewFile {
@@ -405,5 +412,22 @@ impl FileRepo for SqliteStore {
             .await
             .db()?;
         Ok(known)
+    }
+
+    async fn remove_blob_if_unknown(&self, key: &BlobKey, remove: StorageAction) -> Result<bool> {
+        // The write lock orders this with every upload's commit: one that promoted the key has
+        // committed its row before we look, and one that comes later waits and stores it anew.
+        let mut tx = self.write().await?;
+        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM blobs WHERE key = ?)")
+            .bind(key.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .db()?;
+        if known {
+            return Ok(false);
+        }
+        remove.await?;
+        tx.commit().await.db()?;
+        Ok(true)
     }
 }

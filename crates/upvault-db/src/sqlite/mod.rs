@@ -45,9 +45,18 @@ impl SqliteStore {
     /// Opens (creating if missing) the database at `url` (`sqlite:///abs/path/upvault.db`,
     /// `sqlite://data/upvault.db`), sets the pragmas and runs the migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, true).await
+    }
+
+    /// Like [`SqliteStore::connect`], but the database file must exist already.
+    pub async fn connect_existing(url: &str) -> anyhow::Result<Self> {
+        Self::open(url, false).await
+    }
+
+    async fn open(url: &str, create: bool) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid SQLite database URL {url:?}"))?
-            .create_if_missing(true)
+            .create_if_missing(create)
             .journal_mode(SqliteJournalMode::Wal)
             // Durability: an acknowledged upload must survive a power cut, so every commit is
             // synced, WAL or not.
@@ -55,6 +64,13 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
         let path = options.get_filename();
+        if !create && path.as_os_str() != ":memory:" {
+            anyhow::ensure!(
+                path.exists(),
+                "the SQLite database {} does not exist",
+                path.display()
+            );
+        }
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             if path.as_os_str() != ":memory:" {
                 std::fs::create_dir_all(dir)
@@ -76,6 +92,11 @@ impl SqliteStore {
     /// Closes every connection (after in-flight queries end).
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// The pool (the row copier reads and writes tables generically).
+    pub(crate) fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Downloads of one file by UTC day, oldest first (the public stats page).

@@ -266,6 +266,34 @@ pub(crate) async fn upload_first_makes_a_concurrent_collection_keep_the_bytes(db
     assert_eq!(db.ref_count(&key(2)).await, Some(1));
 }
 
+pub(crate) async fn an_orphan_sweep_waits_for_an_upload_promoting_the_same_key(db: &Db) {
+    let alice = db.account("alice").await;
+    let stores = two_instances(db).await;
+    let log = Log::default();
+
+    // Instance 0 inserted a new blob's record and is promoting the bytes, uncommitted...
+    let (promote, started, go) = held_action(&log, "promoted");
+    let uploader = stores[0].clone();
+    let upload = tokio::spawn(async move {
+        uploader
+            .commit_upload(new_file(alice, None, "new", 3, 10), None, promote)
+            .await
+    });
+    started.await.unwrap();
+    // ...while instance 1, starting, lists the bytes and finds no committed record for them.
+    let sweeper = stores[1].clone();
+    let remove = logged_action(&log, "removed");
+    let sweep = tokio::spawn(async move { sweeper.remove_blob_if_unknown(&key(3), remove).await });
+    tokio::time::sleep(GRACE).await;
+    assert!(!sweep.is_finished(), "the sweep must wait for the upload");
+
+    go.send(()).unwrap();
+    upload.await.unwrap().unwrap();
+    assert!(!sweep.await.unwrap().unwrap(), "the blob is known");
+    assert_eq!(*log.lock().unwrap(), ["promoted"]);
+    assert_eq!(db.ref_count(&key(3)).await, Some(1));
+}
+
 pub(crate) async fn concurrent_purges_drop_each_reference_once(db: &Db) {
     let alice = db.account("alice").await;
     let stores = two_instances(db).await;

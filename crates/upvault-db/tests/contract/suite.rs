@@ -403,6 +403,61 @@ pub(crate) async fn copy_shares_the_blob(db: &Db) {
     assert_eq!(store.storage_used_bytes(alice).await.unwrap(), 600);
 }
 
+pub(crate) async fn copies_need_an_active_source_and_a_live_blob(db: &Db) {
+    let store = &db.store;
+    let alice = db.account("alice").await;
+    let source = db.upload(alice, None, "a.txt", 6, 100).await;
+    assert!(store.trash_file(alice, source.id, t(10)).await.unwrap());
+    // The caller read the source while it was active; it was trashed before the copy.
+    let copied = store
+        .copy_file(&source, None, &"e".repeat(32), &"f".repeat(64), t(11), None)
+        .await;
+    assert!(
+        matches!(copied, Err(Error::NotFound(Entity::File))),
+        "{copied:?}"
+    );
+    // Purged: the blob's count is 0 (awaiting collection, its bytes may be gone already).
+    store.purge_trash(t(20)).await.unwrap();
+    assert_eq!(db.ref_count(&key(6)).await, Some(0));
+    let copied = store
+        .copy_file(&source, None, &"e".repeat(32), &"f".repeat(64), t(21), None)
+        .await;
+    assert!(
+        matches!(copied, Err(Error::NotFound(Entity::File))),
+        "{copied:?}"
+    );
+    assert_eq!(db.ref_count(&key(6)).await, Some(0));
+    assert_eq!(store.storage_used_bytes(alice).await.unwrap(), 0);
+}
+
+pub(crate) async fn orphans_are_removed_only_when_unknown(db: &Db) {
+    let store = &db.store;
+    let alice = db.account("alice").await;
+    db.upload(alice, None, "a.txt", 7, 100).await;
+    let removal = Counter::default();
+    assert!(!store
+        .remove_blob_if_unknown(&key(7), removal.action())
+        .await
+        .unwrap());
+    assert_eq!(removal.runs(), 0, "a known blob is never removed");
+    assert!(store
+        .remove_blob_if_unknown(&key(8), removal.action())
+        .await
+        .unwrap());
+    assert_eq!(removal.runs(), 1);
+    assert!(
+        !store.blob_is_known(&key(8)).await.unwrap(),
+        "nothing is left"
+    );
+    // A failed removal leaves nothing behind either.
+    let failing = Counter::default();
+    let failed = store
+        .remove_blob_if_unknown(&key(9), failing.failing())
+        .await;
+    assert!(matches!(failed, Err(Error::Internal(_))), "{failed:?}");
+    assert!(!store.blob_is_known(&key(9)).await.unwrap());
+}
+
 pub(crate) async fn trash_then_purge_drops_references_and_collects_blobs(db: &Db) {
     let store = &db.store;
     let alice = db.account("alice").await;

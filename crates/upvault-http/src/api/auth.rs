@@ -1,6 +1,7 @@
 //! `/authorize` and `/disable_access_token` (SPEC.md §2).
 
-use super::{success, ClientIp};
+use super::success;
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::AppState;
@@ -16,6 +17,7 @@ pub(super) async fn authorize(
     ClientIp(ip): ClientIp,
     params: Params,
 ) -> ApiResult<Response> {
+    let ip = ip.to_string();
     let auth = &state.services.auth;
     let issued = match (
         params.get("key1"),
@@ -45,6 +47,9 @@ pub(super) async fn disable_access_token(
     params: Params,
 ) -> ApiResult<Response> {
     let (token, account) = params.credentials();
+    if let Some(token) = token {
+        crate::rate::check_token(&state, token).await?;
+    }
     state.services.auth.disable(token, account).await?;
     Ok(success::<()>(Some(messages::TOKEN_REMOVED), None))
 }

@@ -8,13 +8,10 @@ mod folder;
 use crate::error::{ApiError, ApiResult, ErrorClass};
 use crate::params::Params;
 use crate::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use axum::{Json, Router};
-use http::request::Parts;
 use serde::Serialize;
-use std::net::SocketAddr;
 use upvault_core::AccountId;
 use upvault_proto::{messages, Success};
 
@@ -69,25 +66,12 @@ pub(crate) fn success<T: Serialize>(response: Option<&'static str>, data: Option
     Json(Success::new(response, data, crate::present::now_string())).into_response()
 }
 
-/// Checks `access_token` and `account_id` as every endpoint but `/authorize` does.
+/// Checks `access_token` and `account_id` as every endpoint but `/authorize` does, after
+/// counting the request against the token's rate limit.
 pub(crate) async fn authenticate(state: &AppState, params: &Params) -> ApiResult<AccountId> {
     let (token, account) = params.credentials();
-    Ok(state.services.auth.authenticate(token, account).await?)
-}
-
-/// The client's address as the server sees it.
-#[derive(Debug, Clone)]
-pub(crate) struct ClientIp(pub(crate) String);
-
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_default();
-        Ok(ClientIp(ip))
+    if let Some(token) = token {
+        crate::rate::check_token(state, token).await?;
     }
+    Ok(state.services.auth.authenticate(token, account).await?)
 }

@@ -4,10 +4,13 @@
 
 mod auth;
 mod cli;
+mod crash;
 mod download;
 mod file;
 mod folder;
+mod hardening;
 mod import;
+mod load;
 mod scale;
 mod upload;
 mod web;
@@ -29,3 +32,5 @@ pub fn md5_hex(data: &[u8]) -> String {
 pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
+
+mod migrate;

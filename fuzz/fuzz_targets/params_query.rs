@@ -1,0 +1,25 @@
+//! Query strings (and urlencoded bodies: the same parser) into `Params`, and every accessor the
+//! handlers use on them: never a panic; present values are trimmed and not blank.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use upvault_http::params::Params;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(query) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(params) = Params::from_query(Some(query)) else {
+        return;
+    };
+    for name in params.0.keys() {
+        if let Some(value) = params.get(name) {
+            assert!(!value.is_empty() && value.trim() == value);
+        }
+        let _ = params.require_id(name, upvault_core::FileId::parse);
+        let _ = params.optional_folder(name);
+        let _ = params.folder_change(name);
+        let _ = params.require_folder(name);
+    }
+    let _ = params.credentials();
+});
