@@ -29,13 +29,15 @@ fn pin_backends(dir: &Path, config: &Config) {
     .unwrap();
 }
 
-/// The environment variable of a test service, or `None` (skip) outside CI.
+/// The environment variable of a test service, or `None` (SQLite / local disk) outside CI and
+/// in the embedded pass of `scripts/test.sh` (`UPVAULT_TEST_EMBEDDED=1`).
 fn service(var: &str, script: &str) -> Option<String> {
     match std::env::var(var) {
         Ok(value) if !value.trim().is_empty() => Some(value),
         _ => {
+            let embedded = std::env::var("UPVAULT_TEST_EMBEDDED").is_ok_and(|v| v == "1");
             assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
+                embedded || std::env::var("CI").as_deref() != Ok("true"),
                 "CI=true but {var} is unset: start the service with `eval \"$({script})\"`"
             );
             eprintln!("{var} is unset: migrating into SQLite / local disk instead");
