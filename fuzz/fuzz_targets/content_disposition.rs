@@ -11,8 +11,9 @@ fuzz_target!(|name: &str| {
         http::HeaderValue::from_str(&value).is_ok(),
         "not a header value: {value:?}"
     );
+    // The last one: a name may spell `filename*=UTF-8''` itself inside the quoted fallback.
     let encoded = value
-        .split_once("filename*=UTF-8''")
+        .rsplit_once("filename*=UTF-8''")
         .map(|(_, encoded)| encoded)
         .expect("an RFC 8187 parameter");
     let decoded = percent_encoding::percent_decode_str(encoded)

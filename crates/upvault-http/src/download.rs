@@ -438,4 +438,18 @@ mod tests {
         assert!(value.contains("%F0%9F%A6%80"));
         assert!(HeaderValue::from_str(&value).is_ok());
     }
+
+    /// Found by the `content_disposition` fuzz target: a name that spells the parameter itself
+    /// must stay inside the quoted fallback, so the one real `filename*` is the last one.
+    #[test]
+    fn a_name_spelling_the_parameter_cannot_forge_it() {
+        let name = "\u{7f}'!\0filename*=UTF-8''evil\\\".exe";
+        let value = content_disposition(name);
+        assert!(HeaderValue::from_str(&value).is_ok());
+        assert_eq!(value.matches("; filename*=").count(), 1);
+        let (_, encoded) = value.rsplit_once("filename*=UTF-8''").unwrap();
+        assert!(!encoded.contains(['\'', '=', '*', '"', '\\']));
+        let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap();
+        assert_eq!(decoded, name);
+    }
 }
