@@ -449,7 +449,9 @@ mod tests {
         assert_eq!(value.matches("; filename*=").count(), 1);
         let (_, encoded) = value.rsplit_once("filename*=UTF-8''").unwrap();
         assert!(!encoded.contains(['\'', '=', '*', '"', '\\']));
-        let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8().unwrap();
+        let decoded = percent_encoding::percent_decode_str(encoded)
+            .decode_utf8()
+            .unwrap();
         assert_eq!(decoded, name);
     }
 }

@@ -359,22 +359,29 @@ impl TestServer {
 async fn choose_test_backends(config: &mut Config) {
     let tag = format!("t{:016x}", rand::random::<u64>());
     if let Ok(base) = std::env::var("UPVAULT_TEST_DATABASE_URL") {
-        use sqlx::Connection;
-        let mut connection = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {tag}"))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        connection.close().await.unwrap();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        config.database_url = Some(format!("{base}{separator}options[search_path]={tag}"));
+        config.database_url = Some(postgres_schema(&base, &tag).await);
     }
     if std::env::var("UPVAULT_TEST_S3_ENDPOINT").is_ok() {
         apply_s3(config, &format!("{tag}/"));
     }
 }
 
-fn apply_s3(config: &mut Config, prefix: &str) {
+/// Creates the schema `tag` in the test PostgreSQL at `base` and returns a database URL whose
+/// connections use it, so that every test server has tables of its own.
+pub async fn postgres_schema(base: &str, tag: &str) -> String {
+    use sqlx::Connection;
+    let mut connection = sqlx::PgConnection::connect(base).await.unwrap();
+    sqlx::query(&format!("CREATE SCHEMA {tag}"))
+        .execute(&mut connection)
+        .await
+        .unwrap();
+    connection.close().await.unwrap();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options[search_path]={tag}")
+}
+
+/// Points `config` at the test S3 server (`UPVAULT_TEST_S3_*`), under the key prefix `prefix`.
+pub fn apply_s3(config: &mut Config, prefix: &str) {
     let var = |name: &str| std::env::var(name).unwrap_or_default();
     config.storage.backend = "s3".into();
     config.storage.endpoint = Some(var("UPVAULT_TEST_S3_ENDPOINT"));

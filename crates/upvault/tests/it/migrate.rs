@@ -12,7 +12,6 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use upvault::cli::migrate::{migrate, MigrateOptions};
-use upvault::config::StorageConfig;
 use upvault::Config;
 use upvault_testkit::{random_bytes, Origin, TestServer, TestUser, PASSWORD};
 
@@ -57,30 +56,11 @@ async fn destination_config(dir: &Path) -> Config {
     config.database_url = Some(format!("sqlite://{}", dir.join("upvault.db").display()));
     config.storage.path = Some(dir.join("blobs"));
     if let Some(base) = service("UPVAULT_TEST_DATABASE_URL", "scripts/ci-postgres.sh") {
-        use sqlx::Connection;
-        let mut connection = sqlx::PgConnection::connect(&base).await.unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {tag}"))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        connection.close().await.unwrap();
-        let separator = if base.contains('?') { '&' } else { '?' };
-        config.database_url = Some(format!("{base}{separator}options[search_path]={tag}"));
+        config.database_url = Some(upvault_testkit::postgres_schema(&base, &tag).await);
     }
-    if let Some(endpoint) = service("UPVAULT_TEST_S3_ENDPOINT", "scripts/ci-s3.sh") {
-        let var = |name: &str| std::env::var(name).unwrap_or_default();
-        config.storage = StorageConfig {
-            backend: "s3".into(),
-            path: None,
-            endpoint: Some(endpoint),
-            bucket: var("UPVAULT_TEST_S3_BUCKET"),
-            region: std::env::var("UPVAULT_TEST_S3_REGION").unwrap_or_else(|_| "us-east-1".into()),
-            access_key_id: var("UPVAULT_TEST_S3_ACCESS_KEY"),
-            secret_access_key: var("UPVAULT_TEST_S3_SECRET_KEY"),
-            path_style: true,
-            prefix: format!("{tag}/"),
-            ..StorageConfig::default()
-        };
+    if service("UPVAULT_TEST_S3_ENDPOINT", "scripts/ci-s3.sh").is_some() {
+        config.storage.path = None;
+        upvault_testkit::apply_s3(&mut config, &format!("{tag}/"));
     }
     config
 }
