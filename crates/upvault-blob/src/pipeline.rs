@@ -25,8 +25,9 @@ use upvault_core::ports::ByteStream;
 
 /// Size of the buffers handed to the hashers and the disk.
 const WRITE_CHUNK: usize = 1 << 20;
-/// Buffers queued per thread before the reader waits.
-const QUEUE_DEPTH: usize = 4;
+/// Buffers queued per thread before the reader waits. Two keep both threads busy; more only
+/// add to the memory each upload holds (up to about twice this many MiB when MD5 lags).
+const QUEUE_DEPTH: usize = 2;
 /// Bytes written between two background flushes.
 const FLUSH_EVERY: usize = 32 << 20;
 

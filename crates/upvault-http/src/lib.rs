@@ -61,8 +61,9 @@ impl Default for HttpConfig {
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
-    /// The domain services.
-    pub services: Services,
+    /// The domain services, behind one reference: the state is cloned for every request, and
+    /// cloning the services themselves would touch every port's reference count.
+    pub services: Arc<Services>,
     /// HTTP settings.
     pub config: Arc<HttpConfig>,
     /// Turns domain objects into wire objects.
@@ -76,7 +77,7 @@ impl AppState {
     pub fn new(services: Services, config: HttpConfig) -> Self {
         let present = Arc::new(Presenter::new(&config.public_url, &config.site_name));
         Self {
-            services,
+            services: Arc::new(services),
             config: Arc::new(config),
             present,
             limiter: Arc::new(MemoryRateLimiter::new()),

@@ -54,8 +54,8 @@ pub struct WebConfig {
 pub struct WebState {
     /// The API's state (services, and what `serve_file` needs).
     pub api: AppState,
-    /// The public pages' rules.
-    pub public: PublicService,
+    /// The public pages' rules (one reference: the state is cloned for every request).
+    pub public: Arc<PublicService>,
     /// Settings.
     pub config: Arc<WebConfig>,
     /// The API router alone: `/api/...` paths that match no API route would otherwise match
@@ -68,7 +68,7 @@ impl WebState {
     pub fn new(api: AppState, public: PublicService, config: WebConfig) -> Self {
         Self {
             api,
-            public,
+            public: Arc::new(public),
             config: Arc::new(config),
             api_router: None,
         }
