@@ -34,5 +34,7 @@ cargo test --workspace "$@"
 
 # The same integration suite again on the embedded default, SQLite + local disk.
 echo "== integration suite on SQLite + local disk" >&2
+# `--workspace --test it` (only upvault has it) keeps the first run's feature set, so nothing
+# is rebuilt; `-p upvault` would resolve features anew and recompile half the workspace.
 env -u UPVAULT_TEST_DATABASE_URL -u UPVAULT_TEST_S3_ENDPOINT UPVAULT_TEST_EMBEDDED=1 \
-    cargo test -p upvault --test it "$@"
+    cargo test --workspace --test it "$@"
