@@ -248,6 +248,18 @@ impl TestServer {
             .await;
         data["download_url"].as_str().unwrap().to_owned()
     }
+
+    /// The body of a plain GET of `url` (a download URL or a page), whatever its status.
+    pub async fn get_bytes(&self, url: &str) -> bytes::Bytes {
+        self.client
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+    }
 }
 
 impl Drop for TestServer {

@@ -188,15 +188,7 @@ async fn a_download_counts_once_not_per_range() {
         .await;
     let id = item["file_id"].as_str().unwrap();
     let url = server.download_url(&user, id).await;
-    server
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    server.get_bytes(&url).await;
     server
         .client
         .get(&url)

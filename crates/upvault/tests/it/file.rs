@@ -101,15 +101,7 @@ async fn edit_move_copy_delete() {
     // Both records read the same bytes; only one blob is stored.
     for id in [file_id, copy["id"].as_str().unwrap()] {
         let url = server.download_url(&user, id).await;
-        let got = server
-            .client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let got = server.get_bytes(&url).await;
         assert_eq!(md5_hex(&got), md5_hex(&body));
     }
     let blobs = server.blob_keys().await;
@@ -130,19 +122,7 @@ async fn edit_move_copy_delete() {
     let url = server
         .download_url(&user, copy["id"].as_str().unwrap())
         .await;
-    assert_eq!(
-        server
-            .client
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap()
-            .as_ref(),
-        body.as_slice()
-    );
+    assert_eq!(server.get_bytes(&url).await.as_ref(), body.as_slice());
 }
 
 #[tokio::test]

@@ -104,15 +104,7 @@ async fn imports_a_url_in_the_background() {
         .await;
     assert_eq!(info["folderId"], folder["id"]);
     let download = server.download_url(&user, &file_id).await;
-    let got = server
-        .client
-        .get(download)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = server.get_bytes(&download).await;
     assert_eq!(md5_hex(&got), md5_hex(&body));
 
     let failed = server

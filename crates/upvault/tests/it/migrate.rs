@@ -261,15 +261,7 @@ async fn build_source(server: &TestServer) -> Fixture {
     // whose stats page is public.
     let counted = d["file_id"].as_str().unwrap();
     let url = server.download_url(&bob, counted).await;
-    let got = server
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = server.get_bytes(&url).await;
     assert_eq!(md5_hex(&got), files[3].2);
     for _ in 0..100 {
         let info = server.ok(&bob, "file/info", &[("file_id", counted)]).await;
@@ -579,15 +571,7 @@ async fn check_destination(server: &TestServer, fixture: &Fixture) -> i64 {
     // Every file downloads with its bytes.
     for (user, id, md5) in &fixture.files {
         let url = server.download_url(user, id).await;
-        let body = server
-            .client
-            .get(&url)
-            .send()
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let body = server.get_bytes(&url).await;
         assert_eq!(&md5_hex(&body), md5, "file {id}");
     }
     let gone = server

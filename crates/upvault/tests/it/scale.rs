@@ -64,15 +64,7 @@ async fn two_instances_share_tokens_files_revocations_and_jobs() {
         .download_url(&user, item["file_id"].as_str().unwrap())
         .await;
     assert!(url.starts_with(&b.url));
-    let got = b
-        .client
-        .get(&url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = b.get_bytes(&url).await;
     assert_eq!(md5_hex(&got), md5_hex(&body));
 
     // Jobs scheduled on both are each run exactly once, by whichever instance claims them.
@@ -225,14 +217,6 @@ async fn the_job_of_a_killed_instance_is_finished_by_another() {
     assert_eq!(status["total_size"], 50_000);
     let file_id = status["downloaded_file"]["file_id"].to_string();
     let url = b.download_url(&user, &file_id).await;
-    let got = b
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = b.get_bytes(&url).await;
     assert_eq!(got.as_ref(), vec![7u8; 50_000].as_slice());
 }

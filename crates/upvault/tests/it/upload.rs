@@ -74,15 +74,7 @@ async fn a_multi_mib_upload_round_trips_with_its_digests() {
     let url = server
         .download_url(&user, item["file_id"].as_str().unwrap())
         .await;
-    let got = server
-        .client
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .bytes()
-        .await
-        .unwrap();
+    let got = server.get_bytes(&url).await;
     assert_eq!(sha256_hex(&got), sha256_hex(&body));
     assert_nothing_left_in_tmp(&server);
     // Content-addressed: the blob is named by its SHA-256.
