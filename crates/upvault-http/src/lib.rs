@@ -58,36 +58,42 @@ impl Default for HttpConfig {
     }
 }
 
-/// What every handler can reach.
+/// What every handler can reach: one reference, since axum clones the state several times for
+/// every request (each middleware, each extractor that needs it).
 #[derive(Clone)]
-pub struct AppState {
-    /// The domain services, behind one reference: the state is cloned for every request, and
-    /// cloning the services themselves would touch every port's reference count.
-    pub services: Arc<Services>,
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
+    /// The domain services.
+    pub services: Services,
     /// HTTP settings.
-    pub config: Arc<HttpConfig>,
+    pub config: HttpConfig,
     /// Turns domain objects into wire objects.
-    pub present: Arc<Presenter>,
-    /// Request-rate counters (in process unless [`AppState::with_limiter`] says otherwise).
+    pub present: Presenter,
+    /// Request-rate counters.
     pub limiter: Arc<dyn RateLimiter>,
 }
 
-impl AppState {
-    /// Builds the state from the services and the HTTP settings.
-    pub fn new(services: Services, config: HttpConfig) -> Self {
-        let present = Arc::new(Presenter::new(&config.public_url, &config.site_name));
-        Self {
-            services: Arc::new(services),
-            config: Arc::new(config),
-            present,
-            limiter: Arc::new(MemoryRateLimiter::new()),
-        }
-    }
+impl std::ops::Deref for AppState {
+    type Target = Shared;
 
-    /// Counts requests with `limiter` (the shared database's, for several instances).
-    pub fn with_limiter(mut self, limiter: Arc<dyn RateLimiter>) -> Self {
-        self.limiter = limiter;
-        self
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Builds the state from the services and the HTTP settings, counting requests with
+    /// `limiter` ([`MemoryRateLimiter`], or the shared database's for several instances).
+    pub fn new(services: Services, config: HttpConfig, limiter: Arc<dyn RateLimiter>) -> Self {
+        let present = Presenter::new(&config.public_url, &config.site_name);
+        Self(Arc::new(Shared {
+            services,
+            config,
+            present,
+            limiter,
+        }))
     }
 }
 
@@ -107,6 +113,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             error::set_error_status,
         ))
-        .layer(trace::layer())
+        .layer(axum::middleware::from_fn(trace::log_request))
         .with_state(state)
 }

@@ -96,8 +96,11 @@ impl App {
     /// download route answers it with a `download_token` and hands it to the file pages
     /// without one.
     fn router(&self) -> axum::Router {
-        let api = AppState::new(self.services.clone(), self.http_config())
-            .with_limiter(self.limiter.clone());
+        let api = AppState::new(
+            self.services.clone(),
+            self.http_config(),
+            self.limiter.clone(),
+        );
         let web = upvault_web::WebState::new(
             api.clone(),
             self.public.clone(),

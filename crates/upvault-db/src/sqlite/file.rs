@@ -8,8 +8,7 @@ use super::{corrupt, day, int, opt_time, secs, time, uint, SqliteStore};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteArguments;
-use sqlx::{Sqlite, SqliteConnection, SqliteExecutor, SqlitePool};
+use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
 use upvault_core::error::{Entity, Limit};
 use upvault_core::ids::{AccountId, BlobKey, FileId, FolderId};
 use upvault_core::model::{File, NewFile, Status};
@@ -19,9 +18,15 @@ use upvault_core::{secret, Error, Result};
 /// Fresh short URLs tried before giving up (62^8 codes: a second try is already rare).
 const SHORT_URL_ATTEMPTS: usize = 5;
 
-const FILE_COLUMNS: &str = "id, account_id, folder_id, short_url, filename, mime_type, \
-     extension, size_bytes, blob_key, md5, delete_hash, unique_hash, status, downloads, keywords, \
-     uploaded_at, updated_at, trashed_at";
+/// The `files` columns in [`FileRow`] order (a macro, so that whole statements are literals).
+macro_rules! file_columns {
+    () => {
+        "id, account_id, folder_id, short_url, filename, mime_type, extension, size_bytes, \
+         blob_key, md5, delete_hash, unique_hash, status, downloads, keywords, uploaded_at, \
+         updated_at, trashed_at"
+    };
+}
+const FILE_COLUMNS: &str = file_columns!();
 
 /// One `files` row; also read from a JSON array of its columns in `FILE_COLUMNS` order.
 #[derive(sqlx::FromRow, serde::Deserialize)]
@@ -44,6 +49,32 @@ struct FileRow {
     uploaded_at: i64,
     updated_at: Option<i64>,
     trashed_at: Option<i64>,
+}
+
+impl FileRow {
+    /// The row of an inline read, columns in `FILE_COLUMNS` order.
+    fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            folder_id: row.get(2)?,
+            short_url: row.get(3)?,
+            filename: row.get(4)?,
+            mime_type: row.get(5)?,
+            extension: row.get(6)?,
+            size_bytes: row.get(7)?,
+            blob_key: row.get(8)?,
+            md5: row.get(9)?,
+            delete_hash: row.get(10)?,
+            unique_hash: row.get(11)?,
+            status: row.get(12)?,
+            downloads: row.get(13)?,
+            keywords: row.get(14)?,
+            uploaded_at: row.get(15)?,
+            updated_at: row.get(16)?,
+            trashed_at: row.get(17)?,
+        })
+    }
 }
 
 impl TryFrom<FileRow> for File {
@@ -158,20 +189,19 @@ pub(crate) async fn download_stats(pool: &SqlitePool, file: FileId) -> Result<Ve
         .collect()
 }
 
-type FileQuery<'q> = sqlx::query::QueryAs<'q, Sqlite, FileRow, SqliteArguments<'q>>;
-
 /// `SELECT <every column> FROM files WHERE {filter}`.
 fn select_files(filter: &str) -> String {
     format!("SELECT {FILE_COLUMNS} FROM files WHERE {filter}")
 }
 
-async fn fetch_file(pool: &SqlitePool, query: FileQuery<'_>) -> Result<Option<File>> {
-    query
-        .fetch_optional(pool)
-        .await
-        .db()?
-        .map(File::try_from)
-        .transpose()
+impl SqliteStore {
+    /// One file by a unique key, read inline (the lookup of nearly every request).
+    fn inline_file(&self, sql: &str, params: impl rusqlite::Params) -> Result<Option<File>> {
+        self.inline
+            .optional(sql, params, FileRow::from_inline)?
+            .map(File::try_from)
+            .transpose()
+    }
 }
 
 #[async_trait]
@@ -210,18 +240,32 @@ impl FileRepo for SqliteStore {
     }
 
     async fn file(&self, account: AccountId, id: FileId) -> Result<Option<File>> {
-        let sql = select_files("id = ? AND account_id = ? AND status = 'active'");
-        fetch_file(&self.pool, sqlx::query_as(&sql).bind(id.0).bind(account.0)).await
+        self.inline_file(
+            concat!(
+                "SELECT ",
+                file_columns!(),
+                " FROM files WHERE id = ? AND account_id = ? AND status = 'active'"
+            ),
+            (id.0, account.0),
+        )
     }
 
     async fn file_by_id(&self, id: FileId) -> Result<Option<File>> {
-        let sql = select_files("id = ?");
-        fetch_file(&self.pool, sqlx::query_as(&sql).bind(id.0)).await
+        self.inline_file(
+            concat!("SELECT ", file_columns!(), " FROM files WHERE id = ?"),
+            [id.0],
+        )
     }
 
     async fn file_by_short_url(&self, short_url: &str) -> Result<Option<File>> {
-        let sql = select_files("short_url = ?");
-        fetch_file(&self.pool, sqlx::query_as(&sql).bind(short_url)).await
+        self.inline_file(
+            concat!(
+                "SELECT ",
+                file_columns!(),
+                " FROM files WHERE short_url = ?"
+            ),
+            [short_url],
+        )
     }
 
     async fn files_in_folder(

@@ -8,6 +8,7 @@
 mod account;
 mod file;
 mod folder;
+mod inline;
 mod job;
 mod login;
 mod public;
@@ -22,6 +23,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Sqlite, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 use upvault_core::ids::FileId;
 use upvault_core::{Error, Result};
@@ -39,6 +41,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The point reads of the request path (see [`inline`]).
+    inline: Arc<inline::InlineReads>,
 }
 
 impl SqliteStore {
@@ -63,8 +67,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let path = options.get_filename();
-        if !create && path.as_os_str() != ":memory:" {
+        let path = options.get_filename().to_path_buf();
+        // An in-memory database exists only inside its own connections; the inline reads need
+        // one file that every connection opens.
+        anyhow::ensure!(
+            path.as_os_str() != ":memory:" && !path.to_string_lossy().starts_with("file:"),
+            "the SQLite database must be a file, not {url:?}"
+        );
+        if !create {
             anyhow::ensure!(
                 path.exists(),
                 "the SQLite database {} does not exist",
@@ -72,10 +82,8 @@ impl SqliteStore {
             );
         }
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            if path.as_os_str() != ":memory:" {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create the directory {}", dir.display()))?;
-            }
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the directory {}", dir.display()))?;
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(POOL_SIZE)
@@ -86,7 +94,12 @@ impl SqliteStore {
             .run(&pool)
             .await
             .context("cannot migrate the SQLite database")?;
-        Ok(Self { pool })
+        let inline = inline::InlineReads::open(&path)
+            .with_context(|| format!("cannot open read connections to {url:?}"))?;
+        Ok(Self {
+            pool,
+            inline: Arc::new(inline),
+        })
     }
 
     /// Closes every connection (after in-flight queries end).

@@ -33,12 +33,11 @@ impl TokenRepo for SqliteStore {
     }
 
     async fn access_token(&self, digest: &str) -> Result<Option<AccessTokenRecord>> {
-        let row: Option<(i64, i64)> =
-            sqlx::query_as("SELECT account_id, expires_at FROM access_tokens WHERE digest = ?")
-                .bind(digest)
-                .fetch_optional(&self.pool)
-                .await
-                .db()?;
+        let row = self.inline.optional(
+            "SELECT account_id, expires_at FROM access_tokens WHERE digest = ?",
+            [digest],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+        )?;
         row.map(|(account_id, expires_at)| {
             Ok(AccessTokenRecord {
                 account_id: AccountId(account_id),
@@ -89,14 +88,11 @@ impl TokenRepo for SqliteStore {
         digest: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<FileId>> {
-        let file: Option<i64> = sqlx::query_scalar(
+        let file = self.inline.optional(
             "SELECT file_id FROM download_tokens WHERE digest = ? AND expires_at > ?",
-        )
-        .bind(digest)
-        .bind(secs(now))
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
+            (digest, secs(now)),
+            |row| row.get::<_, i64>(0),
+        )?;
         Ok(file.map(FileId))
     }
 
