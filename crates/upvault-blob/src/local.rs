@@ -81,6 +81,34 @@ fn sync_dir(dir: &Path) -> Result<()> {
         .or_internal("syncing directory", dir)
 }
 
+/// Creates the file of an upload, for direct writes where the file system has them.
+fn create_temp(path: &Path) -> Result<pipeline::Target> {
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .or_internal("creating", path)?;
+    match open_direct(path) {
+        Ok(direct) => Ok(pipeline::Target::Direct(direct)),
+        Err(err) if err.raw_os_error() == Some(libc::EINVAL) => {
+            Ok(pipeline::Target::Buffered(file))
+        }
+        Err(err) => {
+            let _ = fs::remove_file(path);
+            Err(internal(err, "opening", path))
+        }
+    }
+}
+
+/// Opens an existing file for direct writes (`EINVAL`: the file system has no direct I/O).
+pub(crate) fn open_direct(path: &Path) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(libc::O_DIRECT)
+        .open(path)
+}
+
 /// Removes a file; `true` if it was there.
 fn remove_if_present(path: &Path) -> Result<bool> {
     match fs::remove_file(path) {
@@ -113,17 +141,11 @@ impl BlobStore for LocalBlobStore {
     async fn write_temp(&self, body: ByteStream, max_bytes: Option<u64>) -> Result<TempBlob> {
         let temp_id = hex::encode(rand::random::<[u8; TEMP_ID_LEN / 2]>());
         let path = self.tmp.join(&temp_id);
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await
-            .or_internal("creating", &path)?
-            .into_std()
-            .await;
+        let created = path.clone();
+        let target = blocking(move || create_temp(&created)).await?;
         let mut guard = TempGuard(Some(path.clone()));
 
-        let outcome = match pipeline::write(file, body, max_bytes).await {
+        let outcome = match pipeline::write(target, body, max_bytes).await {
             Ok(written) => {
                 let pipeline::Written {
                     file,

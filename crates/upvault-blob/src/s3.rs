@@ -241,8 +241,8 @@ impl S3BlobStore {
                 if let Some(max) = max_bytes.filter(|max| size > *max) {
                     return Err(Error::LimitExceeded(Limit::MaxUploadSize(max)));
                 }
-                for buffer in glue.push(chunk) {
-                    digests.feed(buffer.clone()).await;
+                for buffer in glue.push(&chunk) {
+                    let _ = digests.feed(buffer.clone()).await;
                     part.push(buffer);
                     while part.len >= self.part_size {
                         multipart.send(part.take(self.part_size)).await?;
@@ -250,7 +250,7 @@ impl S3BlobStore {
                 }
             }
             if let Some(rest) = glue.finish() {
-                digests.feed(rest.clone()).await;
+                let _ = digests.feed(rest.clone()).await;
                 part.push(rest);
             }
             Ok(())
