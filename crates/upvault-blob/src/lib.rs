@@ -17,6 +17,7 @@
 //! [`copy::copy_blobs`] copies every blob of one store into another (`upvault migrate`).
 #![warn(missing_docs)]
 
+mod buffer;
 pub mod copy;
 mod error;
 mod local;
