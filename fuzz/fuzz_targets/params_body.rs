@@ -38,7 +38,11 @@ fn world() -> &'static World {
             max_multipart_parts: 16,
             ..HttpConfig::default()
         };
-        let state = AppState::new(app.services.clone(), http);
+        let state = AppState::new(
+            app.services.clone(),
+            http,
+            std::sync::Arc::new(upvault_http::MemoryRateLimiter::new()),
+        );
         World {
             runtime,
             state,
