@@ -71,7 +71,9 @@ fuzz_target!(|data: &[u8]| {
     let parsed = world
         .runtime
         .block_on(Params::from_request(request, &world.state));
-    if let Ok(params) = parsed {
+    // Multipart bodies are bounded by parts (plus the query's two); a urlencoded or JSON body
+    // only by its size, so it may carry many more fields.
+    if let (Ok(params), 0 | 1) = (parsed, kind % 4) {
         assert!(params.0.len() <= 16 + 2, "more parameters than parts");
     }
 });
