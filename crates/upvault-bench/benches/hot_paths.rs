@@ -29,20 +29,6 @@ fn runtime() -> Runtime {
         .expect("a tokio runtime")
 }
 
-/// Deterministic, incompressible-looking bytes (xorshift), no RNG crate needed.
-fn payload(len: usize) -> Bytes {
-    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
-    let mut data = Vec::with_capacity(len + 8);
-    while data.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        data.extend_from_slice(&state.to_le_bytes());
-    }
-    data.truncate(len);
-    Bytes::from(data)
-}
-
 /// `data` as a body stream of [`NETWORK_CHUNK`] slices (no copies).
 fn chunked(data: &Bytes) -> ByteStream {
     let chunks: Vec<std::io::Result<Bytes>> = (0..data.len())
@@ -86,7 +72,7 @@ fn upload(c: &mut Criterion) {
     let store = rt
         .block_on(LocalBlobStore::open(dir.path()))
         .expect("the store opens");
-    let data = payload(UPLOAD_BYTES);
+    let data = Bytes::from(upvault_testkit::random_bytes(UPLOAD_BYTES, 1));
     let boundary = "upvault-bench-boundary-7MA4YWxkTrZu0gW";
     let form = multipart_body(boundary, &data);
 

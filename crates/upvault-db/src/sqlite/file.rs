@@ -28,6 +28,13 @@ macro_rules! file_columns {
 }
 const FILE_COLUMNS: &str = file_columns!();
 
+/// `SELECT <every column> FROM files WHERE <filter>`, as a literal.
+macro_rules! select_files {
+    ($filter:literal) => {
+        concat!("SELECT ", file_columns!(), " FROM files WHERE ", $filter)
+    };
+}
+
 /// One `files` row; also read from a JSON array of its columns in `FILE_COLUMNS` order.
 #[derive(sqlx::FromRow, serde::Deserialize)]
 struct FileRow {
@@ -189,11 +196,6 @@ pub(crate) async fn download_stats(pool: &SqlitePool, file: FileId) -> Result<Ve
         .collect()
 }
 
-/// `SELECT <every column> FROM files WHERE {filter}`.
-fn select_files(filter: &str) -> String {
-    format!("SELECT {FILE_COLUMNS} FROM files WHERE {filter}")
-}
-
 impl SqliteStore {
     /// One file by a unique key, read inline (the lookup of nearly every request).
     fn inline_file(&self, sql: &str, params: impl rusqlite::Params) -> Result<Option<File>> {
@@ -241,31 +243,17 @@ impl FileRepo for SqliteStore {
 
     async fn file(&self, account: AccountId, id: FileId) -> Result<Option<File>> {
         self.inline_file(
-            concat!(
-                "SELECT ",
-                file_columns!(),
-                " FROM files WHERE id = ? AND account_id = ? AND status = 'active'"
-            ),
+            select_files!("id = ? AND account_id = ? AND status = 'active'"),
             (id.0, account.0),
         )
     }
 
     async fn file_by_id(&self, id: FileId) -> Result<Option<File>> {
-        self.inline_file(
-            concat!("SELECT ", file_columns!(), " FROM files WHERE id = ?"),
-            [id.0],
-        )
+        self.inline_file(select_files!("id = ?"), [id.0])
     }
 
     async fn file_by_short_url(&self, short_url: &str) -> Result<Option<File>> {
-        self.inline_file(
-            concat!(
-                "SELECT ",
-                file_columns!(),
-                " FROM files WHERE short_url = ?"
-            ),
-            [short_url],
-        )
+        self.inline_file(select_files!("short_url = ?"), [short_url])
     }
 
     async fn files_in_folder(
@@ -276,13 +264,16 @@ impl FileRepo for SqliteStore {
         // Row by row, every row is a hand-off from SQLite's worker thread to the runtime (most
         // of the time of a 10 000-file listing); SQLite packs them into one JSON array instead.
         // `folder_id IS ?` matches NULL for the root and still uses `files_listing`.
-        let sql = format!(
-            "SELECT json_group_array(json_array({FILE_COLUMNS})) FROM ({})",
-            select_files(
+        let sql = concat!(
+            "SELECT json_group_array(json_array(",
+            file_columns!(),
+            ")) FROM (",
+            select_files!(
                 "account_id = ? AND folder_id IS ? AND status = 'active' ORDER BY filename, id"
-            )
+            ),
+            ")"
         );
-        let packed: String = sqlx::query_scalar(&sql)
+        let packed: String = sqlx::query_scalar(sql)
             .bind(account.0)
             .bind(folder.map(|id| id.0))
             .fetch_one(&self.pool)
