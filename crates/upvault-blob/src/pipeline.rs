@@ -25,7 +25,7 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 use std::fs::File;
 use std::io::{self, Write};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinError;
 use upvault_core::ports::ByteStream;
 
@@ -64,7 +64,7 @@ pub(crate) enum Failure {
     /// Writing the file failed.
     Disk(io::Error),
     /// A worker thread panicked or was cancelled.
-    Worker(JoinError),
+    Worker(WorkerFailed),
 }
 
 /// Streams `body` into the target file, hashing it. Returns once all its threads have finished,
@@ -148,8 +148,10 @@ pub(crate) async fn write(
     drop(disk_tx);
 
     let digests = digests.finish().await.map_err(Failure::Worker);
-    let disk = disk_thread.await.map_err(Failure::Worker);
-    let flush = flush_thread.await.map_err(Failure::Worker);
+    let disk = disk_thread.await.map_err(|err| Failure::Worker(err.into()));
+    let flush = flush_thread
+        .await
+        .map_err(|err| Failure::Worker(err.into()));
     fed?;
     let file = disk?.map_err(Failure::Disk)?;
     // The flusher shares the file description, so an error it saw would not show again in
@@ -170,7 +172,7 @@ pub(crate) struct Digests {
     md5_tx: mpsc::Sender<Bytes>,
     sha256_tx: mpsc::Sender<Bytes>,
     md5_thread: tokio::task::JoinHandle<[u8; 16]>,
-    sha256_thread: tokio::task::JoinHandle<[u8; 32]>,
+    sha256_thread: oneshot::Receiver<std::thread::Result<[u8; 32]>>,
 }
 
 impl Digests {
@@ -185,7 +187,7 @@ impl Digests {
             }
             <[u8; 16]>::from(md5.finalize())
         });
-        let sha256_thread = tokio::task::spawn_blocking(move || {
+        let sha256_thread = spawn_yielding(move || {
             let mut sha256 = Sha256::new();
             while let Some(chunk) = sha256_rx.blocking_recv() {
                 sha256.update(&chunk);
@@ -207,7 +209,7 @@ impl Digests {
     }
 
     /// Ends the input and returns (MD5, SHA-256) of everything fed.
-    pub(crate) async fn finish(self) -> Result<([u8; 16], [u8; 32]), JoinError> {
+    pub(crate) async fn finish(self) -> Result<([u8; 16], [u8; 32]), WorkerFailed> {
         let Self {
             md5_tx,
             sha256_tx,
@@ -217,8 +219,49 @@ impl Digests {
         drop((md5_tx, sha256_tx));
         let md5 = md5_thread.await;
         let sha256 = sha256_thread.await;
-        Ok((md5?, sha256?))
+        let sha256 = match sha256 {
+            Ok(Ok(sha256)) => Ok(sha256),
+            Ok(Err(_)) | Err(_) => Err(WorkerFailed("the SHA-256 thread failed".into())),
+        };
+        Ok((md5.map_err(|err| WorkerFailed(err.to_string()))?, sha256?))
     }
+}
+
+/// A hashing or writing thread that panicked, was cancelled or could not start.
+#[derive(Debug)]
+pub(crate) struct WorkerFailed(String);
+
+impl std::fmt::Display for WorkerFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for WorkerFailed {}
+
+impl From<JoinError> for WorkerFailed {
+    fn from(err: JoinError) -> Self {
+        Self(err.to_string())
+    }
+}
+
+/// Runs `work` on a thread of its own at a lower priority (nice +10), for SHA-256: MD5 is the
+/// serial bound of an upload, so on a small machine it and the network reader should get a
+/// core first, and SHA-256 (twice as fast) fills the gaps. A thread of its own, because a
+/// pooled one would keep the lowered priority for whatever ran on it next. A thread that
+/// cannot start (none left) drops the sender, and the upload fails as if it had panicked.
+fn spawn_yielding<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> oneshot::Receiver<std::thread::Result<T>> {
+    let (done, result) = oneshot::channel();
+    let _ = std::thread::Builder::new()
+        .name("upvault-sha256".into())
+        .spawn(move || {
+            // Best effort: where this is refused the thread keeps the normal priority.
+            let _ = rustix::process::setpriority_process(None, 10);
+            let _ = done.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(work)));
+        });
+    result
 }
 
 /// Copies network chunks (of any size) into page-aligned [`WRITE_CHUNK`]-sized buffers.

@@ -97,18 +97,33 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface of the API: `/api/v2/*` and the download URLs, with request logging
-/// and the error-status middleware.
+/// The whole HTTP surface of the API: [`api_router`] and [`download_router`].
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .nest(
-            "/api/v2",
-            api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                rate::limit_api_by_ip,
-            )),
-        )
-        .merge(download::routes())
+    api_router(state.clone()).merge(download_router(state))
+}
+
+/// `/api/v2/*`, limited per client address, with request logging and the error-status
+/// middleware.
+pub fn api_router(state: AppState) -> Router {
+    let api = Router::new().nest(
+        "/api/v2",
+        api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate::limit_api_by_ip,
+        )),
+    );
+    with_request_layers(api, state)
+}
+
+/// The download URLs, with the same logging and error layers. The composition adds the
+/// pages' rate limit and [`download::FilePages`]; keeping them off the API's routes spares
+/// every API request two middlewares.
+pub fn download_router(state: AppState) -> Router {
+    with_request_layers(download::routes(), state)
+}
+
+fn with_request_layers(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             error::set_error_status,

@@ -118,13 +118,16 @@ impl App {
         );
         let web = web.with_api_router(upvault_http::router(api.clone()));
         let pages = upvault_http::download::FilePages(upvault_web::file_pages(web.clone()));
-        upvault_http::router(api)
-            .merge(upvault_web::router(web.clone()))
+        // Pages and download URLs are counted per address; the API counts its own requests.
+        let pages_and_downloads = upvault_http::download_router(api.clone())
             .layer(axum::Extension(pages))
+            .merge(upvault_web::router(web.clone()))
+            .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
             .layer(axum::middleware::from_fn_with_state(
                 web,
                 upvault_web::limit_pages,
-            ))
+            ));
+        upvault_http::api_router(api).merge(pages_and_downloads)
     }
 
     /// The HTTP settings derived from the config.
