@@ -4,8 +4,7 @@ use super::{int, opt_time, secs, time, uint, SqliteStore};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::Row as _;
+use std::sync::LazyLock;
 use upvault_core::ids::{AccountId, PackageId};
 use upvault_core::model::{Account, ApiKeyRecord, NewAccount, Package, PackageLimits};
 use upvault_core::ports::AccountRepo;
@@ -14,6 +13,11 @@ use upvault_core::{Error, Result};
 const ACCOUNT_COLUMNS: &str = "id, username, email, password_hash, package_id, status, title, \
      first_name, last_name, created_at, last_login_at, last_login_ip, storage_limit_override, \
      paid_expiry_at, last_payment_at";
+
+/// The account by id: read inline (see `inline`), as every upload and account call starts with
+/// it.
+static ACCOUNT_BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"));
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -32,6 +36,29 @@ struct AccountRow {
     storage_limit_override: Option<i64>,
     paid_expiry_at: Option<i64>,
     last_payment_at: Option<i64>,
+}
+
+impl AccountRow {
+    /// The row of an inline read, columns in `ACCOUNT_COLUMNS` order.
+    fn from_inline(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            id: row.get(0)?,
+            username: row.get(1)?,
+            email: row.get(2)?,
+            password_hash: row.get(3)?,
+            package_id: row.get(4)?,
+            status: row.get(5)?,
+            title: row.get(6)?,
+            first_name: row.get(7)?,
+            last_name: row.get(8)?,
+            created_at: row.get(9)?,
+            last_login_at: row.get(10)?,
+            last_login_ip: row.get(11)?,
+            storage_limit_override: row.get(12)?,
+            paid_expiry_at: row.get(13)?,
+            last_payment_at: row.get(14)?,
+        })
+    }
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -59,24 +86,28 @@ impl TryFrom<AccountRow> for Account {
 }
 
 /// `SELECT id, label, level_type, <every limit> FROM packages`; the limit columns are named
-/// exactly as [`PackageLimits::KEYS`], so the list cannot drift from the model.
-fn package_select() -> String {
+/// exactly as [`PackageLimits::KEYS`], so the list cannot drift from the model. Packages are a
+/// handful of rows read on every upload and download, so all their reads run inline.
+static PACKAGE_SELECT: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT id, label, level_type, {} FROM packages",
         PackageLimits::KEYS.join(", ")
     )
-}
+});
+static PACKAGES_IN_ORDER: LazyLock<String> =
+    LazyLock::new(|| format!("{} ORDER BY id", *PACKAGE_SELECT));
+static PACKAGE_BY_ID: LazyLock<String> =
+    LazyLock::new(|| format!("{} WHERE id = ?", *PACKAGE_SELECT));
 
-fn package_from_row(row: &SqliteRow) -> Result<Package> {
+fn package_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Package> {
     let mut limits = PackageLimits::default();
     for key in PackageLimits::KEYS {
-        let value: i64 = row.try_get(*key).db()?;
-        limits.set(key, uint(value));
+        limits.set(key, uint(row.get(*key)?));
     }
     Ok(Package {
-        id: PackageId(row.try_get("id").db()?),
-        label: row.try_get("label").db()?,
-        level_type: row.try_get("level_type").db()?,
+        id: PackageId(row.get("id")?),
+        label: row.get("label")?,
+        level_type: row.get("level_type")?,
         limits,
     })
 }
@@ -101,15 +132,10 @@ impl AccountRepo for SqliteStore {
     }
 
     async fn account(&self, id: AccountId) -> Result<Option<Account>> {
-        sqlx::query_as::<_, AccountRow>(&format!(
-            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"
-        ))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await
-        .db()?
-        .map(Account::try_from)
-        .transpose()
+        self.inline
+            .optional(&ACCOUNT_BY_ID, [id.0], AccountRow::from_inline)?
+            .map(Account::try_from)
+            .transpose()
     }
 
     async fn account_by_username(&self, username: &str) -> Result<Option<Account>> {
@@ -177,24 +203,12 @@ impl AccountRepo for SqliteStore {
     }
 
     async fn packages(&self) -> Result<Vec<Package>> {
-        sqlx::query(&format!("{} ORDER BY id", package_select()))
-            .fetch_all(&self.pool)
-            .await
-            .db()?
-            .iter()
-            .map(package_from_row)
-            .collect()
+        self.inline.all(&PACKAGES_IN_ORDER, [], package_from_row)
     }
 
     async fn package(&self, id: PackageId) -> Result<Option<Package>> {
-        sqlx::query(&format!("{} WHERE id = ?", package_select()))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await
-            .db()?
-            .as_ref()
-            .map(package_from_row)
-            .transpose()
+        self.inline
+            .optional(&PACKAGE_BY_ID, [id.0], package_from_row)
     }
 
     async fn update_package(&self, package: &Package) -> Result<()> {

@@ -3,8 +3,9 @@
 //! sqlx runs every SQLite statement on its connection's own worker thread, so each query costs
 //! two cross-thread wake-ups; for an authenticated `/file/info` those wake-ups were most of the
 //! request's time. The reads nearly every request makes (a token by digest, a file by id or
-//! short URL) are index lookups of a few microseconds on a warm page cache, cheaper than one
-//! hand-off, so they run here instead, on read-only connections of their own. In WAL mode a
+//! short URL, the account and its package) are index lookups of a few microseconds on a warm
+//! page cache, cheaper than one hand-off, so they run here instead, on read-only connections of
+//! their own. In WAL mode a
 //! reader never waits for the writer and always sees the last commit, of this process or any
 //! other, so nothing here is a cache. Scans (listings, sums) stay on the sqlx pool: they are
 //! long enough to stall the runtime thread.
@@ -89,6 +90,21 @@ impl InlineReads {
             let mut statement = conn.prepare_cached(sql)?;
             let mut rows = statement.query(params)?;
             rows.next()?.map(map).transpose()
+        })
+    }
+
+    /// Every row of `sql` with `params`, mapped by `map`: for small tables only (a scan here
+    /// holds the runtime thread).
+    pub(crate) fn all<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(sql)?;
+            let rows = statement.query_map(params, map)?;
+            rows.collect()
         })
     }
 }
