@@ -1,13 +1,12 @@
 //! `ApiError`: the only error that becomes a response, written as SPEC.md §1's envelope.
 //!
-//! The error puts its class in the response extensions; [`set_error_status`], which holds the
+//! The error puts its class in the response extensions; [`settle_status`], which holds the
 //! config, turns the class into the status (200 for documented errors, or 400/401/404 with
 //! `[api] http_error_codes = true`) and logs server faults with their chain.
 
 use crate::serve::BodyStall;
 use crate::AppState;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
+use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderValue, StatusCode};
@@ -164,14 +163,18 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Sets the status of documented errors from the config and logs server faults.
-pub async fn set_error_status(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
+/// The body-stall marker of a request, to hand to [`settle_status`] with its response.
+pub(crate) fn stall_of(request: &Request) -> Option<BodyStall> {
+    request.extensions().get::<BodyStall>().cloned()
+}
+
+/// Sets the status of documented errors from the config and logs server faults; a request
+/// whose body stalled is answered 408 whatever its handler made of it.
+pub(crate) fn settle_status(
+    state: &AppState,
+    stall: Option<BodyStall>,
+    mut response: Response,
 ) -> Response {
-    let stall = request.extensions().get::<BodyStall>().cloned();
-    let mut response = next.run(request).await;
     if let Some(stall) = stall.filter(BodyStall::happened) {
         // Whatever the handler made of its failed body (a stream error is a fault in most
         // places), the cause is the client's silence: say so, and do not blame ourselves.

@@ -8,11 +8,11 @@ mod api;
 pub mod client_ip;
 pub mod download;
 pub mod error;
+mod middleware;
 pub mod params;
 pub mod present;
 pub mod rate;
 pub mod serve;
-mod trace;
 mod upload;
 
 use axum::Router;
@@ -102,32 +102,25 @@ pub fn router(state: AppState) -> Router {
     api_router(state.clone()).merge(download_router(state))
 }
 
-/// `/api/v2/*`, limited per client address, with request logging and the error-status
-/// middleware.
+/// `/api/v2/*`, each request counted per client address, its error status settled and logged
+/// ([`middleware::api_request`]).
 pub fn api_router(state: AppState) -> Router {
-    let api = Router::new().nest(
-        "/api/v2",
-        api::routes(state.clone()).layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate::limit_api_by_ip,
-        )),
-    );
-    with_request_layers(api, state)
-}
-
-/// The download URLs, with the same logging and error layers. The composition adds the
-/// pages' rate limit and [`download::FilePages`]; keeping them off the API's routes spares
-/// every API request two middlewares.
-pub fn download_router(state: AppState) -> Router {
-    with_request_layers(download::routes(), state)
-}
-
-fn with_request_layers(routes: Router<AppState>, state: AppState) -> Router {
-    routes
+    api::routes(state.clone())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            error::set_error_status,
+            middleware::api_request,
         ))
-        .layer(axum::middleware::from_fn(trace::log_request))
+        .with_state(state)
+}
+
+/// The download URLs, their error status settled and logged. The composition adds the pages'
+/// rate limit and [`download::FilePages`]; keeping them off the API's routes spares every API
+/// request two middlewares.
+pub fn download_router(state: AppState) -> Router {
+    download::routes()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::download_request,
+        ))
         .with_state(state)
 }

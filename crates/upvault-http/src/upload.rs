@@ -49,7 +49,7 @@ pub(crate) async fn upload(State(state): State<AppState>, request: Request) -> A
         authenticate(&state, &params).await?;
         return Err(ApiError::bad_param(messages::NO_UPLOADED_FILE));
     };
-    let mut params = Params::from_query(request.uri().query())?;
+    let mut params = Params::from_query(request.uri().query());
     let mut multipart = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
     let mut uploader: Option<Uploader> = None;
     let mut parts: Vec<Part> = Vec::new();

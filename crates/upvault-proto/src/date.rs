@@ -7,17 +7,38 @@ pub const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
 /// Formats a timestamp as the API does: `2025-03-04 21:14:03`.
 pub fn format_datetime(at: DateTime<Utc>) -> String {
-    // Written out rather than through `format(DATETIME_FORMAT)`, which interprets the pattern
-    // on every call: listings format two dates per row.
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
-        at.year(),
-        at.month(),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    )
+    // Digits written straight into a buffer: every answer carries at least one date (its
+    // `_datetime`) and listings two per row, and the `format!` machinery cost a small API call
+    // about 3 % of its CPU. Years beyond four digits (chrono allows them) take the slow path.
+    let (date, time) = (at.date_naive(), at.time());
+    let Ok(year @ 0..=9999) = u32::try_from(date.year()) else {
+        return format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            date.year(),
+            date.month(),
+            date.day(),
+            time.hour(),
+            time.minute(),
+            time.second()
+        );
+    };
+    let mut out = *b"0000-00-00 00:00:00";
+    for (range, value) in [
+        (0..4, year),
+        (5..7, date.month()),
+        (8..10, date.day()),
+        (11..13, time.hour()),
+        (14..16, time.minute()),
+        (17..19, time.second()),
+    ] {
+        let mut value = value;
+        for digit in out[range].iter_mut().rev() {
+            // `value % 10` is below 10.
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    out.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// Formats an optional timestamp; `None` stays `None` so it serialises as `null`.
@@ -44,5 +65,23 @@ mod tests {
             format_datetime(late),
             late.format(DATETIME_FORMAT).to_string()
         );
+    }
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono_across_the_calendar() {
+        // A prime step walks through every month, day, hour, minute and second in turn, from
+        // year 0 to year 9999. (Beyond, chrono's `%Y` writes a `+`; ours never did.)
+        let mut secs = Utc.with_ymd_and_hms(0, 1, 1, 0, 0, 0).unwrap().timestamp();
+        let end = Utc
+            .with_ymd_and_hms(10_000, 1, 1, 0, 0, 0)
+            .unwrap()
+            .timestamp();
+        while secs < end {
+            let at = DateTime::from_timestamp(secs, 0).unwrap();
+            assert_eq!(format_datetime(at), at.format(DATETIME_FORMAT).to_string());
+            secs += 3_155_693; // about 36.5 days and odd hours, minutes and seconds
+        }
+        let far = Utc.with_ymd_and_hms(12_345, 6, 7, 8, 9, 10).unwrap();
+        assert_eq!(format_datetime(far), "12345-06-07 08:09:10");
     }
 }

@@ -9,7 +9,7 @@ use crate::error::{ApiError, ApiResult, ErrorClass};
 use crate::params::Params;
 use crate::AppState;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, MethodRouter};
+use axum::routing::{any, get, MethodRouter};
 use axum::{Json, Router};
 use serde::Serialize;
 use upvault_core::AccountId;
@@ -24,32 +24,42 @@ where
     get(handler.clone()).post(handler)
 }
 
+/// Every `/api/v2` path, unknown ones included.
 pub(crate) fn routes(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/authorize", endpoint(auth::authorize))
+        .route("/api/v2/authorize", endpoint(auth::authorize))
         .route(
-            "/disable_access_token",
+            "/api/v2/disable_access_token",
             endpoint(auth::disable_access_token),
         )
-        .route("/account/info", endpoint(account::info))
-        .route("/account/package", endpoint(account::package))
-        .route("/file/upload", endpoint(crate::upload::upload))
-        .route("/file/download", endpoint(file::download))
-        .route("/file/url_upload_add", endpoint(file::url_upload_add))
-        .route("/file/url_upload_status", endpoint(file::url_upload_status))
-        .route("/file/info", endpoint(file::info))
-        .route("/file/edit", endpoint(file::edit))
-        .route("/file/delete", endpoint(file::delete))
-        .route("/file/move", endpoint(file::move_file))
-        .route("/file/copy", endpoint(file::copy))
-        .route("/folder/create", endpoint(folder::create))
-        .route("/folder/listing", endpoint(folder::listing))
-        .route("/folder/info", endpoint(folder::info))
-        .route("/folder/edit", endpoint(folder::edit))
-        .route("/folder/delete", endpoint(folder::delete))
-        .route("/folder/move", endpoint(folder::move_folder))
+        .route("/api/v2/account/info", endpoint(account::info))
+        .route("/api/v2/account/package", endpoint(account::package))
+        .route("/api/v2/file/upload", endpoint(crate::upload::upload))
+        .route("/api/v2/file/download", endpoint(file::download))
+        .route(
+            "/api/v2/file/url_upload_add",
+            endpoint(file::url_upload_add),
+        )
+        .route(
+            "/api/v2/file/url_upload_status",
+            endpoint(file::url_upload_status),
+        )
+        .route("/api/v2/file/info", endpoint(file::info))
+        .route("/api/v2/file/edit", endpoint(file::edit))
+        .route("/api/v2/file/delete", endpoint(file::delete))
+        .route("/api/v2/file/move", endpoint(file::move_file))
+        .route("/api/v2/file/copy", endpoint(file::copy))
+        .route("/api/v2/folder/create", endpoint(folder::create))
+        .route("/api/v2/folder/listing", endpoint(folder::listing))
+        .route("/api/v2/folder/info", endpoint(folder::info))
+        .route("/api/v2/folder/edit", endpoint(folder::edit))
+        .route("/api/v2/folder/delete", endpoint(folder::delete))
+        .route("/api/v2/folder/move", endpoint(folder::move_folder))
+        // Full paths rather than a nest: a nest routes every request twice.
+        .route("/api/v2", any(unknown_endpoint))
+        .route("/api/v2/", any(unknown_endpoint))
+        .route("/api/v2/{*unknown}", any(unknown_endpoint))
         .method_not_allowed_fallback(method_not_allowed)
-        .fallback(unknown_endpoint)
         .with_state(state)
 }
 
