@@ -219,11 +219,11 @@ impl Digests {
         drop((md5_tx, sha256_tx));
         let md5 = md5_thread.await;
         let sha256 = sha256_thread.await;
-        let sha256 = match sha256 {
-            Ok(Ok(sha256)) => Ok(sha256),
-            Ok(Err(_)) | Err(_) => Err(WorkerFailed("the SHA-256 thread failed".into())),
-        };
-        Ok((md5.map_err(|err| WorkerFailed(err.to_string()))?, sha256?))
+        let sha256 = sha256
+            .ok()
+            .and_then(Result::ok)
+            .ok_or_else(|| WorkerFailed("the SHA-256 thread failed".into()));
+        Ok((md5?, sha256?))
     }
 }
 

@@ -57,14 +57,20 @@ impl Default for RateLimitConfig {
 /// Counts one request under `scope:subject`. A limiter that fails (the shared database is
 /// unreachable) lets the request through: refusing everyone would turn an outage of the
 /// counters into an outage of the site, and the request meets the same database next anyway.
-pub async fn check(state: &AppState, scope: &str, subject: &str, limit: RateLimit) -> Result<()> {
+/// `subject` is built only when limits are on: a token's key is a SHA-256 of it.
+pub async fn check(
+    state: &AppState,
+    scope: &str,
+    subject: impl FnOnce() -> String,
+    limit: RateLimit,
+) -> Result<()> {
     if !state.config.rate_limit.enabled {
         return Ok(());
     }
     let now = state.services.deps.clock.now();
     match state
         .limiter
-        .check(&format!("{scope}:{subject}"), limit, now)
+        .check(&format!("{scope}:{}", subject()), limit, now)
         .await
     {
         Err(Error::Internal(err)) => {
@@ -78,12 +84,9 @@ pub async fn check(state: &AppState, scope: &str, subject: &str, limit: RateLimi
 /// API requests presenting `token`, per token. Keyed by the token's digest: the counter store
 /// (possibly the database) never sees a live token.
 pub(crate) async fn check_token(state: &AppState, token: &str) -> Result<()> {
-    if !state.config.rate_limit.enabled {
-        return Ok(()); // before the digest, which costs a SHA-256
-    }
     let limit = state.config.rate_limit.api_per_token;
-    let digest = upvault_core::secret::token_digest(token);
-    check(state, "api-token", &digest, limit).await
+    let digest = || upvault_core::secret::token_digest(token);
+    check(state, "api-token", digest, limit).await
 }
 
 /// The in-process limiter: one keyed GCRA limiter per distinct limit, on the `Clock` port's

@@ -102,7 +102,7 @@ pub async fn limit_pages(
         return next.run(request).await;
     }
     let limit = state.api.config.rate_limit.pages_per_ip;
-    match upvault_http::rate::check(&state.api, "page-ip", &ip.counter_key(), limit).await {
+    match upvault_http::rate::check(&state.api, "page-ip", || ip.counter_key(), limit).await {
         Ok(()) => next.run(request).await,
         Err(upvault_core::Error::RateLimited(secs)) => {
             tracing::warn!("page request rate limited");

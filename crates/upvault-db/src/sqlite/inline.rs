@@ -5,9 +5,8 @@
 //! request's time. The reads nearly every request makes (a token by digest, a file by id or
 //! short URL, the account and its package) are index lookups of a few microseconds on a warm
 //! page cache, cheaper than one hand-off, so they run here instead, on read-only connections of
-//! their own. In WAL mode a
-//! reader never waits for the writer and always sees the last commit, of this process or any
-//! other, so nothing here is a cache. Scans (listings, sums) stay on the sqlx pool: they are
+//! their own. In WAL mode a reader never waits for the writer and always sees the last commit,
+//! of this process or any other, so nothing here is a cache. Scans (listings, sums) stay on the sqlx pool: they are
 //! long enough to stall the runtime thread.
 
 use rusqlite::{Connection, OpenFlags};
@@ -86,10 +85,8 @@ impl InlineReads {
         params: impl rusqlite::Params,
         map: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>> {
-        self.read(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let mut rows = statement.query(params)?;
-            rows.next()?.map(map).transpose()
+        self.with_statement(sql, |statement| {
+            statement.query(params)?.next()?.map(map).transpose()
         })
     }
 
@@ -101,11 +98,16 @@ impl InlineReads {
         params: impl rusqlite::Params,
         map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
-        self.read(|conn| {
-            let mut statement = conn.prepare_cached(sql)?;
-            let rows = statement.query_map(params, map)?;
-            rows.collect()
-        })
+        self.with_statement(sql, |statement| statement.query_map(params, map)?.collect())
+    }
+
+    /// Runs `run` on `sql` prepared (once per connection) on a free connection.
+    fn with_statement<T>(
+        &self,
+        sql: &str,
+        run: impl FnOnce(&mut rusqlite::CachedStatement<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        self.read(|conn| run(&mut conn.prepare_cached(sql)?))
     }
 }
 
