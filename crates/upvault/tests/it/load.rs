@@ -2,8 +2,8 @@
 //! bounded time, with no 5xx answer and no lost or corrupted file: every upload answered success
 //! downloads with its MD5 at the end.
 //!
-//! `UPVAULT_LOAD_SECS` sets the duration (default 10; e.g. 60 for a longer run) and
-//! `UPVAULT_LOAD_CLIENTS` the number of client tasks (default 32).
+//! `UPVAULT_TEST_LOAD_SECS` sets the duration (default 10; e.g. 60 for a longer run) and
+//! `UPVAULT_TEST_LOAD_CLIENTS` the number of client tasks (default 32).
 
 use crate::crash::{Api, Outcome};
 use crate::md5_hex;
@@ -41,8 +41,8 @@ fn env_u64(name: &str, default: u64) -> u64 {
 
 #[tokio::test]
 async fn many_clients_lose_nothing_and_get_no_server_error() {
-    let secs = env_u64("UPVAULT_LOAD_SECS", 10);
-    let clients = env_u64("UPVAULT_LOAD_CLIENTS", 32) as usize;
+    let secs = env_u64("UPVAULT_TEST_LOAD_SECS", 10);
+    let clients = env_u64("UPVAULT_TEST_LOAD_CLIENTS", 32) as usize;
     let server = TestServer::start_with(crate::crash::unlimited).await;
     let mut apis = Vec::new();
     for n in 0..ACCOUNTS {
