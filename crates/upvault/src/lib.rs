@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod logging;
 
 use anyhow::Context;
 use std::future::Future;

@@ -2,8 +2,6 @@
 
 use anyhow::Context;
 use clap::Parser;
-use std::io::IsTerminal;
-use tracing_subscriber::EnvFilter;
 use upvault::cli::{Cli, Command};
 use upvault::{App, Config};
 
@@ -15,14 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        // Colour codes only for a terminal: in a log file they are noise.
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+    upvault::logging::init();
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
         Command::Serve => serve(config).await,

@@ -1,0 +1,370 @@
+//! The server's log: tracing-subscriber's `fmt` output, with the common case written directly.
+//!
+//! Every request logs one line, and tracing-subscriber's default formatter spent about a tenth
+//! of a small API call's CPU on it (its timestamp alone goes through a dozen `write!` calls).
+//! [`LogFormat`] writes the same bytes itself for events outside any span when the output has
+//! no colour codes (a log file, a pipe, journald); everything else (a terminal, events in a
+//! span) goes to the default formatter. The tests pin the two to the same output.
+
+use std::fmt::{self, Write as _};
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::{Format, Writer};
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber: `RUST_LOG` filtering (default `info`) to stderr, colours
+/// only on a terminal.
+pub fn init() {
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        // Colour codes only for a terminal: in a log file they are noise.
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .event_format(LogFormat::default())
+        .init();
+}
+
+/// tracing-subscriber's default line (`{time} {level} {target}: {fields}`), written directly
+/// where it can be; see the module documentation.
+#[derive(Debug, Default)]
+pub struct LogFormat {
+    fallback: Format,
+}
+
+impl<S, N> FormatEvent<S, N> for LogFormat
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        if writer.has_ansi_escapes() || ctx.event_scope().is_some() {
+            return self.fallback.format_event(ctx, writer, event);
+        }
+        let meta = event.metadata();
+        let mut line = String::with_capacity(160);
+        push_timestamp(&mut line, std::time::SystemTime::now());
+        line.push(' ');
+        line.push_str(level_padded(meta.level()));
+        line.push(' ');
+        line.push_str(meta.target());
+        line.push_str(": ");
+        let mut fields = Fields {
+            line: &mut line,
+            first: true,
+        };
+        event.record(&mut fields);
+        line.push('\n');
+        writer.write_str(&line)
+    }
+}
+
+/// The level as the default formatter writes it without colours: right-aligned to five.
+fn level_padded(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => " INFO",
+        Level::WARN => " WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+/// `2026-12-01T05:18:01.753139Z`: RFC 3339 in UTC with microseconds, as tracing-subscriber's
+/// `SystemTime` timer writes it. Times before 1970 (a broken clock) write as 1970.
+fn push_timestamp(line: &mut String, now: std::time::SystemTime) {
+    let since_epoch = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = since_epoch.as_secs();
+    let (year, month, day) = civil_from_days(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    for (range, value) in [
+        (0..4, year),
+        (5..7, month),
+        (8..10, day),
+        (11..13, of_day / 3600),
+        (14..16, of_day % 3600 / 60),
+        (17..19, of_day % 60),
+        (20..26, u64::from(since_epoch.subsec_micros())),
+    ] {
+        let mut value = value;
+        for digit in out[range].iter_mut().rev() {
+            // `value % 10` is below 10.
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    }
+    line.extend(out.iter().map(|&byte| char::from(byte)));
+}
+
+/// (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian calendar
+/// (Howard Hinnant's `civil_from_days`, for days on or after the epoch).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153; // March = 0
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The event's fields as tracing-subscriber's `DefaultVisitor` writes them: the message bare,
+/// then `name=value` with values in their `Debug` form, separated by spaces. Integers and
+/// booleans skip the formatting machinery; their `Debug` form is their digits.
+struct Fields<'a> {
+    line: &'a mut String,
+    first: bool,
+}
+
+impl Fields<'_> {
+    /// Starts a field: a space before all but the first, then `name=` (`None`: skip it).
+    fn start(&mut self, field: &Field) -> Option<&mut String> {
+        let name = field.name();
+        // Fields from the `log` crate's records, as the default formatter leaves them out.
+        if name.starts_with("log.") {
+            return None;
+        }
+        if !std::mem::take(&mut self.first) {
+            self.line.push(' ');
+        }
+        if name != "message" {
+            self.line.push_str(name.strip_prefix("r#").unwrap_or(name));
+            self.line.push('=');
+        }
+        Some(self.line)
+    }
+}
+
+impl Visit for Fields<'_> {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if let Some(line) = self.start(field) {
+            line.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if let Some(line) = self.start(field) {
+            line.push_str(itoa::Buffer::new().format(value));
+        }
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if let Some(line) = self.start(field) {
+            line.push_str(if value { "true" } else { "false" });
+        }
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.record_debug(field, &format_args!("{value}"));
+        } else {
+            self.record_debug(field, &value);
+        }
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        match value.source() {
+            Some(source) => self.record_debug(
+                field,
+                &format_args!(
+                    "{value} {}.sources={}",
+                    field.name(),
+                    ErrorSources(Some(source))
+                ),
+            ),
+            None => self.record_debug(field, &format_args!("{value}")),
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if let Some(line) = self.start(field) {
+            let _ = write!(line, "{value:?}");
+        }
+    }
+}
+
+/// An error's chain of sources as tracing-subscriber writes it: `[first, second]`.
+struct ErrorSources<'a>(Option<&'a (dyn std::error::Error + 'static)>);
+
+impl fmt::Display for ErrorSources<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_list();
+        let mut next = self.0;
+        while let Some(error) = next {
+            list.entry(&format_args!("{error}"));
+            next = error.source();
+        }
+        list.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, UNIX_EPOCH};
+    use tracing::{debug, error, info, info_span, trace, warn};
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[derive(Debug)]
+    struct Outer(Inner);
+    #[derive(Debug)]
+    struct Inner;
+    impl fmt::Display for Outer {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("outer failed")
+        }
+    }
+    impl fmt::Display for Inner {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("inner \"cause\"")
+        }
+    }
+    impl std::error::Error for Outer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+    impl std::error::Error for Inner {}
+
+    /// Every kind of field, level and shape of event the server logs.
+    fn emit_everything() {
+        let method = axum::http::Method::GET;
+        info!(
+            method = %method,
+            route = %"/api/v2/file/info",
+            status = 200u16,
+            latency_us = 57u64,
+            "request"
+        );
+        warn!(path = "/tmp/a \"quoted\" path\n", error = %"no space", "could not remove");
+        error!(
+            error = &Outer(Inner) as &(dyn std::error::Error + 'static),
+            "internal error"
+        );
+        debug!(
+            r#type = "file",
+            delta = -3i64,
+            ok = true,
+            ratio = 0.5f64,
+            "typed"
+        );
+        trace!(list = ?vec![1, 2], "debug values");
+        info!("message only, with {} arguments", 2);
+        info!(only = "fields");
+        info!(message = "a message field", after = 1u64);
+        info!(target: "custom::target", "élan ünïcödé ✓");
+        let span = info_span!("job", id = 7u64);
+        span.in_scope(|| info!("inside a span"));
+    }
+
+    fn capture(
+        format: impl FormatEvent<
+                tracing_subscriber::Registry,
+                tracing_subscriber::fmt::format::DefaultFields,
+            > + Send
+            + Sync
+            + 'static,
+    ) -> String {
+        let out = Captured::default();
+        let writer = out.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .event_format(format)
+            .finish();
+        tracing::subscriber::with_default(subscriber, emit_everything);
+        let bytes = out.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    /// (timestamp, rest) of each line.
+    fn split_lines(text: &str) -> Vec<(String, String)> {
+        text.lines()
+            .map(|line| {
+                let (time, rest) = line.split_once(' ').unwrap();
+                (time.to_owned(), rest.to_owned())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn lines_match_the_default_formatter_byte_for_byte_after_the_timestamp() {
+        let ours = split_lines(&capture(LogFormat::default()));
+        let theirs = split_lines(&capture(Format::default()));
+        assert_eq!(ours.len(), 10);
+        let rests = |lines: &[(String, String)]| -> Vec<String> {
+            lines.iter().map(|(_, rest)| rest.clone()).collect()
+        };
+        assert_eq!(rests(&ours), rests(&theirs));
+        assert_eq!(
+            ours[0].1,
+            " INFO logging::tests: request method=GET route=/api/v2/file/info status=200 latency_us=57"
+                .replace("logging::tests", module_path!())
+        );
+        for ((ours, _), (theirs, _)) in ours.iter().zip(&theirs) {
+            assert_eq!(ours.len(), theirs.len(), "{ours} / {theirs}");
+            // Same format: the same positions hold digits.
+            for (a, b) in ours.bytes().zip(theirs.bytes()) {
+                assert_eq!(a.is_ascii_digit(), b.is_ascii_digit(), "{ours} / {theirs}");
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_match_chrono_across_the_calendar() {
+        // Leap days, century years, month and year ends, microseconds.
+        let mut at = 0u64;
+        while at < 253_402_300_799 {
+            let time = UNIX_EPOCH + Duration::new(at, (at % 1_000_000) as u32 * 1000);
+            let mut ours = String::new();
+            push_timestamp(&mut ours, time);
+            let expected = chrono::DateTime::<chrono::Utc>::from(time)
+                .format("%Y-%m-%dT%H:%M:%S%.6fZ")
+                .to_string();
+            assert_eq!(ours, expected, "at {at}");
+            at += 86_399 * 7 + 3_607; // about a week, drifting through every hour and day
+        }
+        for day in ["2000-02-29", "2100-03-01", "1970-01-01", "2024-12-31"] {
+            let date: chrono::NaiveDate = day.parse().unwrap();
+            let secs = date.and_hms_opt(23, 59, 59).unwrap().and_utc().timestamp() as u64;
+            let mut ours = String::new();
+            push_timestamp(&mut ours, UNIX_EPOCH + Duration::from_secs(secs));
+            assert_eq!(ours, format!("{day}T23:59:59.000000Z"));
+        }
+    }
+}
