@@ -5,8 +5,7 @@ use crate::error::ApiResult;
 use crate::params::Params;
 use crate::AppState;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::response::Response;
 use upvault_core::service::{FileEdit, FileRef};
 use upvault_core::{FileId, JobId};
 use upvault_proto::objects::{CopyAnswer, DataWrapper, DownloadData, ScheduledData};
@@ -127,7 +126,7 @@ pub(super) async fn copy(State(state): State<AppState>, params: Params) -> ApiRe
     let id = params.require_id("file_id", FileId::parse)?;
     let folder = params.require_folder("copy_to_folder_id")?;
     let (original, copy) = state.services.files.copy(account, id, folder).await?;
-    Ok(Json(CopyAnswer {
+    Ok(super::json(&CopyAnswer {
         response: messages::FILE_COPIED,
         original_file: DataWrapper {
             data: state.present.file(&original),
@@ -137,6 +136,5 @@ pub(super) async fn copy(State(state): State<AppState>, params: Params) -> ApiRe
         },
         status: envelope::STATUS_SUCCESS,
         datetime: crate::present::now_string(),
-    })
-    .into_response())
+    }))
 }
