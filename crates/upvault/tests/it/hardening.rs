@@ -346,6 +346,35 @@ async fn oversized_headers_are_refused_with_431_and_the_server_stays_up() {
     still_serving(&server).await;
 }
 
+#[tokio::test]
+async fn the_default_limit_is_100_header_fields() {
+    let server = TestServer::start().await;
+    let fields =
+        |count: usize| -> String { (0..count).map(|n| format!("X-H{n}: v\r\n")).collect() };
+    // With Host and Connection, 100 fields: within the limit; 101: over it.
+    let response = raw(
+        &server,
+        format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+            fields(98)
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&response), 200, "{response}");
+    let response = raw(
+        &server,
+        format!(
+            "GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{}\r\n",
+            fields(99)
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(status_of(&response), 431, "{response}");
+    still_serving(&server).await;
+}
+
 fn quick_timeouts(config: &mut Config) {
     config.http.header_read_timeout_secs = 1;
     config.http.idle_timeout_secs = 1;
