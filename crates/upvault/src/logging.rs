@@ -183,23 +183,54 @@ impl Visit for Fields<'_> {
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let name = field.name();
         match value.source() {
-            Some(source) => self.record_debug(
+            Some(source) => self.write(
                 field,
-                &format_args!(
-                    "{value} {}.sources={}",
-                    field.name(),
-                    ErrorSources(Some(source))
-                ),
+                &format_args!("{value} {name}.sources={}", ErrorSources(Some(source))),
+                true,
             ),
-            None => self.record_debug(field, &format_args!("{value}")),
+            None => self.write(field, &format_args!("{value}"), true),
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.write(field, value, field.name() == "message");
+    }
+}
+
+impl Fields<'_> {
+    /// Writes one field; `escape`: with terminal control characters written out, as the default
+    /// formatter does for messages and errors (which may carry what a client sent).
+    fn write(&mut self, field: &Field, value: &dyn fmt::Debug, escape: bool) {
         if let Some(line) = self.start(field) {
-            let _ = write!(line, "{value:?}");
+            let _ = if escape {
+                write!(Escaping(line), "{value:?}")
+            } else {
+                write!(line, "{value:?}")
+            };
         }
+    }
+}
+
+/// Writes ESC, BEL, BS, FF, DEL and the C1 controls as visible escapes, character for
+/// character as tracing-subscriber's `EscapeGuard` does, so no log line can drive a terminal.
+struct Escaping<'a>(&'a mut String);
+
+impl fmt::Write for Escaping<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for ch in text.chars() {
+            match ch {
+                '\x1b' => self.0.push_str("\\x1b"),
+                '\x07' => self.0.push_str("\\x07"),
+                '\x08' => self.0.push_str("\\x08"),
+                '\x0c' => self.0.push_str("\\x0c"),
+                '\x7f' => self.0.push_str("\\x7f"),
+                '\u{80}'..='\u{9f}' => write!(self.0, "\\u{{{:x}}}", u32::from(ch))?,
+                _ => self.0.push(ch),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -236,6 +267,26 @@ mod tests {
         }
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
+        }
+    }
+
+    /// An error whose text and source carry terminal control characters.
+    #[derive(Debug)]
+    struct Hostile<T>(T);
+    impl fmt::Display for Hostile<()> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("inner \x1b[2J\u{9b}")
+        }
+    }
+    impl fmt::Display for Hostile<String> {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            write!(f, "outer \x1b]0;title\x07 over {}", self.0)
+        }
+    }
+    impl std::error::Error for Hostile<()> {}
+    impl std::error::Error for Hostile<String> {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&Hostile(()))
         }
     }
 
@@ -287,6 +338,13 @@ mod tests {
         info!(only = "fields");
         info!(message = "a message field", after = 1u64);
         info!(target: "custom::target", "élan ünïcödé ✓");
+        // Control characters, as a hostile file name could bring them.
+        let hostile = "a\x1b[31mred\x07\x08\x0c\x7f\u{85}\u{9b}2J\ttab";
+        warn!(name = %hostile, quoted = hostile, "upload of {hostile} failed");
+        error!(
+            error = &Hostile(Hostile(()).to_string()) as &(dyn std::error::Error + 'static),
+            "x"
+        );
         let span = info_span!("job", id = 7u64);
         span.in_scope(|| info!("inside a span"));
     }
@@ -326,7 +384,7 @@ mod tests {
     fn lines_match_the_default_formatter_byte_for_byte_after_the_timestamp() {
         let ours = split_lines(&capture(LogFormat::default()));
         let theirs = split_lines(&capture(Format::default()));
-        assert_eq!(ours.len(), 10);
+        assert_eq!(ours.len(), 12);
         let rests = |lines: &[(String, String)]| -> Vec<String> {
             lines.iter().map(|(_, rest)| rest.clone()).collect()
         };
