@@ -47,10 +47,12 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        if writer.has_ansi_escapes() || ctx.event_scope().is_some() {
+        let meta = event.metadata();
+        // A record of the `log` crate (target "log") names its real target in a field, which
+        // the default formatter shows instead.
+        if writer.has_ansi_escapes() || ctx.event_scope().is_some() || meta.target() == "log" {
             return self.fallback.format_event(ctx, writer, event);
         }
-        let meta = event.metadata();
         let mut line = String::with_capacity(160);
         push_timestamp(&mut line, std::time::SystemTime::now());
         line.push(' ');
@@ -347,6 +349,15 @@ mod tests {
         );
         let span = info_span!("job", id = 7u64);
         span.in_scope(|| info!("inside a span"));
+        // A dependency logging through the `log` crate.
+        tracing_log::format_trace(
+            &log::Record::builder()
+                .args(format_args!("from the log crate"))
+                .level(log::Level::Warn)
+                .target("rustls::client")
+                .build(),
+        )
+        .unwrap();
     }
 
     fn capture(
@@ -384,7 +395,12 @@ mod tests {
     fn lines_match_the_default_formatter_byte_for_byte_after_the_timestamp() {
         let ours = split_lines(&capture(LogFormat::default()));
         let theirs = split_lines(&capture(Format::default()));
-        assert_eq!(ours.len(), 12);
+        assert_eq!(ours.len(), 13);
+        assert!(
+            ours[12].1.contains(" rustls::client: from the log crate"),
+            "{:?}",
+            ours[12]
+        );
         let rests = |lines: &[(String, String)]| -> Vec<String> {
             lines.iter().map(|(_, rest)| rest.clone()).collect()
         };
