@@ -23,22 +23,30 @@ pub fn format_datetime(at: DateTime<Utc>) -> String {
         );
     };
     let mut out = *b"0000-00-00 00:00:00";
-    for (range, value) in [
-        (0..4, year),
-        (5..7, date.month()),
-        (8..10, date.day()),
-        (11..13, time.hour()),
-        (14..16, time.minute()),
-        (17..19, time.second()),
-    ] {
-        let mut value = value;
+    fill_digits(
+        &mut out,
+        [
+            (0..4, year.into()),
+            (5..7, date.month().into()),
+            (8..10, date.day().into()),
+            (11..13, time.hour().into()),
+            (14..16, time.minute().into()),
+            (17..19, time.second().into()),
+        ],
+    );
+    out.iter().map(|&byte| char::from(byte)).collect()
+}
+
+/// Writes each value's decimal digits, zero-padded, into its range of `out` (a value too
+/// large for its range keeps only its last digits): dates and timestamps without `format!`.
+pub fn fill_digits<const N: usize>(out: &mut [u8], fields: [(std::ops::Range<usize>, u64); N]) {
+    for (range, mut value) in fields {
         for digit in out[range].iter_mut().rev() {
             // `value % 10` is below 10.
             *digit = b'0' + (value % 10) as u8;
             value /= 10;
         }
     }
-    out.iter().map(|&byte| char::from(byte)).collect()
 }
 
 /// Formats an optional timestamp; `None` stays `None` so it serialises as `null`.

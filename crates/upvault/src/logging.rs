@@ -91,22 +91,18 @@ fn push_timestamp(line: &mut String, now: std::time::SystemTime) {
     let (year, month, day) = civil_from_days(secs / 86_400);
     let of_day = secs % 86_400;
     let mut out = *b"0000-00-00T00:00:00.000000Z";
-    for (range, value) in [
-        (0..4, year),
-        (5..7, month),
-        (8..10, day),
-        (11..13, of_day / 3600),
-        (14..16, of_day % 3600 / 60),
-        (17..19, of_day % 60),
-        (20..26, u64::from(since_epoch.subsec_micros())),
-    ] {
-        let mut value = value;
-        for digit in out[range].iter_mut().rev() {
-            // `value % 10` is below 10.
-            *digit = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    }
+    upvault_proto::date::fill_digits(
+        &mut out,
+        [
+            (0..4, year),
+            (5..7, month),
+            (8..10, day),
+            (11..13, of_day / 3600),
+            (14..16, of_day % 3600 / 60),
+            (17..19, of_day % 60),
+            (20..26, u64::from(since_epoch.subsec_micros())),
+        ],
+    );
     line.extend(out.iter().map(|&byte| char::from(byte)));
 }
 
