@@ -1,6 +1,8 @@
 //! The one middleware of each router: the API's counts a request per client address, both
 //! settle the error status and write one log line per request: method, matched route (never the
-//! raw URI, whose query may carry `access_token` or `download_token`), status and latency.
+//! raw URI, whose query may carry `access_token` or `download_token`), status and latency. Both
+//! run the handler in read scopes ([`snapshot::scoped`]): the reads of one poll, such as a
+//! token and then its file, share one database snapshot.
 //!
 //! The log line is a plain event rather than tower-http's `TraceLayer`: its span per request
 //! (allocated, formatted, entered on every poll) cost about a seventh of the throughput of a
@@ -14,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 use tracing::info;
+use upvault_core::snapshot;
 
 /// Every API request: counted per client address, its error status settled
 /// ([`settle_status`]), and logged. One middleware rather than three: each layer costs every
@@ -29,7 +32,7 @@ pub(crate) async fn api_request(
     let limit = state.config.rate_limit.api_per_ip;
     let counted = crate::rate::check(&state, "api-ip", || ip.counter_key(), limit).await;
     let response = match counted {
-        Ok(()) => next.run(request).await,
+        Ok(()) => snapshot::scoped(next.run(request)).await,
         Err(err) => ApiError::from(err).into_response(),
     };
     line.finish(settle_status(&state, stall, response))
@@ -44,7 +47,7 @@ pub(crate) async fn download_request(
 ) -> Response {
     let line = RequestLine::start(&request);
     let stall = stall_of(&request);
-    let response = next.run(request).await;
+    let response = snapshot::scoped(next.run(request)).await;
     line.finish(settle_status(&state, stall, response))
 }
 

@@ -125,7 +125,7 @@ impl AccountRepo for SqliteStore {
         .bind(&new.password_hash)
         .bind(new.package_id.0)
         .bind(secs(new.created_at))
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await
         .on_unique(|| Error::Conflict(format!("username {username:?} is taken")))?;
         row.try_into()
@@ -143,7 +143,7 @@ impl AccountRepo for SqliteStore {
             "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE username = ?"
         ))
         .bind(username)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await
         .db()?
         .map(Account::try_from)
@@ -152,7 +152,7 @@ impl AccountRepo for SqliteStore {
 
     async fn count_accounts(&self) -> Result<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()?;
         Ok(uint(count))
@@ -163,7 +163,7 @@ impl AccountRepo for SqliteStore {
             .bind(secs(at))
             .bind(ip)
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(())
@@ -183,7 +183,7 @@ impl AccountRepo for SqliteStore {
         .bind(account.0)
         .bind(key2_hash)
         .bind(secs(at))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .on_unique(|| Error::Conflict("that API key1 exists already".to_owned()))?;
         Ok(())
@@ -193,7 +193,7 @@ impl AccountRepo for SqliteStore {
         let row: Option<(i64, String)> =
             sqlx::query_as("SELECT account_id, key2_hash FROM api_keys WHERE key1 = ?")
                 .bind(key1)
-                .fetch_optional(&self.pool)
+                .fetch_optional(self.pool())
                 .await
                 .db()?;
         Ok(row.map(|(account_id, key2_hash)| ApiKeyRecord {
@@ -227,7 +227,7 @@ impl AccountRepo for SqliteStore {
         for (_, value) in entries {
             query = query.bind(int(value));
         }
-        let done = query.bind(package.id.0).execute(&self.pool).await.db()?;
+        let done = query.bind(package.id.0).execute(self.pool()).await.db()?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(upvault_core::Entity::Package));
         }
@@ -235,6 +235,6 @@ impl AccountRepo for SqliteStore {
     }
 
     async fn storage_used_bytes(&self, account: AccountId) -> Result<u64> {
-        super::file::active_bytes(&self.pool, account).await
+        super::file::active_bytes(self.pool(), account).await
     }
 }

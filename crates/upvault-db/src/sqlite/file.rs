@@ -276,7 +276,7 @@ impl FileRepo for SqliteStore {
         let packed: String = sqlx::query_scalar(sql)
             .bind(account.0)
             .bind(folder.map(|id| id.0))
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()?;
         let rows: Vec<FileRow> =
@@ -304,7 +304,7 @@ impl FileRepo for SqliteStore {
         .bind(file.updated_at.map(secs))
         .bind(file.id.0)
         .bind(file.account_id.0)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         Ok(())
@@ -318,7 +318,7 @@ impl FileRepo for SqliteStore {
         .bind(secs(at))
         .bind(id.0)
         .bind(account.0)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         Ok(done.rows_affected() > 0)
@@ -426,7 +426,7 @@ impl FileRepo for SqliteStore {
         let keys: Vec<String> =
             sqlx::query_scalar("SELECT key FROM blobs WHERE ref_count <= 0 ORDER BY key LIMIT ?")
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await
                 .db()?;
         keys.into_iter()
@@ -457,7 +457,7 @@ impl FileRepo for SqliteStore {
     async fn blob_is_known(&self, key: &BlobKey) -> Result<bool> {
         let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM blobs WHERE key = ?)")
             .bind(key.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()?;
         Ok(known)

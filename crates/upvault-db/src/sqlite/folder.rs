@@ -113,12 +113,12 @@ impl FolderRepo for SqliteStore {
         .bind(i64::from(new.visibility.as_code()))
         .bind(&new.access_password_md5)
         .bind(secs(new.created_at))
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await
         .db()?;
         sqlx::query_as::<_, FolderRow>(&select_folders("d.id = ?"))
             .bind(id)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()?
             .try_into()
@@ -130,7 +130,7 @@ impl FolderRepo for SqliteStore {
         ))
         .bind(id.0)
         .bind(account.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await
         .db()?
         .map(Folder::try_from)
@@ -140,7 +140,7 @@ impl FolderRepo for SqliteStore {
     async fn folder_by_id(&self, id: FolderId) -> Result<Option<Folder>> {
         sqlx::query_as::<_, FolderRow>(&select_folders("d.id = ? AND d.status = 'active'"))
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool())
             .await
             .db()?
             .map(Folder::try_from)
@@ -152,7 +152,7 @@ impl FolderRepo for SqliteStore {
             "SELECT {STATS_COLUMNS} FROM folders d WHERE d.id = ?"
         ))
         .bind(id.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await
         .db()?;
         Ok(row.map(FolderStats::from).unwrap_or_default())
@@ -170,7 +170,7 @@ impl FolderRepo for SqliteStore {
         ))
         .bind(account.0)
         .bind(parent.map(|id| id.0))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .db()?;
         rows.into_iter()
@@ -194,7 +194,7 @@ impl FolderRepo for SqliteStore {
         .bind(folder.updated_at.map(secs))
         .bind(folder.id.0)
         .bind(folder.account_id.0)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         Ok(())

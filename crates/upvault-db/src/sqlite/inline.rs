@@ -10,14 +10,13 @@
 //! long enough to stall the runtime thread.
 
 use rusqlite::{Connection, OpenFlags};
-use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
-use upvault_core::{Error, Result};
+use upvault_core::{snapshot, Error, Result};
 
-/// Read connections. A lookup holds one for microseconds; a few cover both runtime threads and
-/// the blocking pool without ever making a caller wait.
+/// Idle read connections kept open. A lookup holds one for microseconds; a few cover both
+/// runtime threads and the blocking pool. More are opened when all are busy, and closed after.
 const CONNECTIONS: usize = 4;
 
 /// Prepared statements kept per connection (there are fewer distinct point reads than this).
@@ -29,14 +28,19 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Read-only connections to one database file.
 pub(crate) struct InlineReads {
-    connections: Box<[Mutex<Connection>]>,
-    next: AtomicUsize,
+    pool: Arc<Pool>,
+}
+
+/// The idle connections, shared with the snapshots that hold one for a while.
+struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
 }
 
 impl std::fmt::Debug for InlineReads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InlineReads")
-            .field("connections", &self.connections.len())
+            .field("path", &self.pool.path)
             .finish()
     }
 }
@@ -44,38 +48,49 @@ impl std::fmt::Debug for InlineReads {
 impl InlineReads {
     /// Opens the read connections to the database at `path`, which exists and is in WAL mode.
     pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
-        let connections = (0..CONNECTIONS)
-            .map(|_| {
-                let conn = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-                )?;
-                conn.busy_timeout(BUSY_TIMEOUT)?;
-                conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-                Ok(Mutex::new(conn))
-            })
+        let pool = Pool {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::with_capacity(CONNECTIONS)),
+        };
+        let idle = (0..CONNECTIONS)
+            .map(|_| pool.connect())
             .collect::<rusqlite::Result<_>>()?;
+        *pool.idle.lock().unwrap_or_else(PoisonError::into_inner) = idle;
         Ok(Self {
-            connections,
-            next: AtomicUsize::new(0),
+            pool: Arc::new(pool),
         })
     }
 
-    /// Runs `read` on a free connection (waiting for one only when all are busy).
+    /// Runs `read` on a connection of its own.
+    ///
+    /// In a read scope ([`snapshot`]) the first read opens a transaction that the later ones
+    /// share, until the scope ends or [`InlineReads::end_snapshot`]: one lock of the WAL index
+    /// for a request's token and file instead of one each.
     pub(crate) fn read<T>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        let count = self.connections.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let free = (0..count).find_map(|i| self.connections[(start + i) % count].try_lock().ok());
-        let conn = match free {
-            Some(conn) => conn,
-            None => self.connections[start % count]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        };
-        read(&conn).map_err(Error::internal)
+        if let Some(held) = snapshot::take(|held: &Snapshot| held.of(&self.pool)) {
+            let out = read(held.conn());
+            held.park();
+            return out.map_err(Error::internal);
+        }
+        let conn = self.pool.checkout().map_err(Error::internal)?;
+        if !snapshot::in_scope() {
+            let out = read(&conn);
+            self.pool.checkin(conn);
+            return out.map_err(Error::internal);
+        }
+        let held = Snapshot::begin(conn, &self.pool).map_err(Error::internal)?;
+        let out = read(held.conn());
+        held.park();
+        out.map_err(Error::internal)
+    }
+
+    /// Ends this thread's snapshot of the database, if it holds one: before a write, so that
+    /// the reads after it see it.
+    pub(crate) fn end_snapshot(&self) {
+        drop(snapshot::take(|held: &Snapshot| held.of(&self.pool)));
     }
 
     /// The first row of `sql` with `params`, mapped by `map`, if there is one.
@@ -111,9 +126,193 @@ impl InlineReads {
     }
 }
 
+impl Pool {
+    fn connect(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        Ok(conn)
+    }
+
+    /// An idle connection, or a new one when all are busy (rare: a lookup takes microseconds).
+    fn checkout(&self) -> rusqlite::Result<Connection> {
+        let idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop();
+        idle.map_or_else(|| self.connect(), Ok)
+    }
+
+    fn checkin(&self, conn: Connection) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        if idle.len() < CONNECTIONS {
+            idle.push(conn);
+        }
+    }
+}
+
+/// A connection in a read transaction, parked in a read scope; the transaction ends and the
+/// connection goes back to its pool when the scope ends.
+struct Snapshot {
+    /// Always `Some` until dropped.
+    conn: Option<Connection>,
+    pool: Arc<Pool>,
+}
+
+impl Snapshot {
+    /// Opens a (deferred) transaction: it takes its snapshot at the first read.
+    fn begin(conn: Connection, pool: &Arc<Pool>) -> rusqlite::Result<Self> {
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(Self {
+            conn: Some(conn),
+            pool: pool.clone(),
+        })
+    }
+
+    fn conn(&self) -> &Connection {
+        self.conn
+            .as_ref()
+            .expect("a snapshot holds its connection until dropped")
+    }
+
+    fn of(&self, pool: &Arc<Pool>) -> bool {
+        Arc::ptr_eq(&self.pool, pool)
+    }
+
+    fn park(self) {
+        // Only called inside a scope; were it not, the snapshot would end here.
+        drop(snapshot::park(self));
+    }
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else { return };
+        let ended = conn
+            .prepare_cached("COMMIT")
+            .and_then(|mut commit| commit.execute([]));
+        // A connection whose transaction did not end is closed, which ends it.
+        if ended.is_ok() {
+            self.pool.checkin(conn);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database with a table `t (k, v)`, its writer, and inline reads of it.
+    fn database(dir: &Path) -> (Connection, InlineReads) {
+        let path = dir.join("t.db");
+        let writer = Connection::open(&path).unwrap();
+        writer
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT);",
+            )
+            .unwrap();
+        let reads = InlineReads::open(&path).unwrap();
+        (writer, reads)
+    }
+
+    fn count(reads: &InlineReads) -> i64 {
+        reads
+            .optional("SELECT count(*) FROM t", [], |row| row.get(0))
+            .unwrap()
+            .unwrap()
+    }
+
+    fn idle(reads: &InlineReads) -> usize {
+        reads.pool.idle.lock().unwrap().len()
+    }
+
+    /// Whether a checkpoint that must wait for every reader could run (the writer does not
+    /// wait: it has no busy timeout).
+    fn truncate_checkpoint_runs(writer: &Connection) -> bool {
+        let busy: i64 = writer
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+            .unwrap();
+        busy == 0
+    }
+
+    #[test]
+    fn a_scope_reads_one_snapshot_until_it_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reads) = database(dir.path());
+        let insert = |k: i64| writer.execute("INSERT INTO t (k) VALUES (?)", [k]).unwrap();
+        snapshot::within(|| {
+            assert_eq!(count(&reads), 0);
+            insert(1);
+            assert_eq!(
+                count(&reads),
+                0,
+                "the scope's reads share the snapshot of the first"
+            );
+            assert!(
+                !truncate_checkpoint_runs(&writer),
+                "the snapshot is a real transaction"
+            );
+            reads.end_snapshot();
+            assert_eq!(
+                count(&reads),
+                1,
+                "a read after the snapshot ended sees the commit"
+            );
+            insert(2);
+            assert_eq!(count(&reads), 1);
+        });
+        assert!(
+            truncate_checkpoint_runs(&writer),
+            "the transaction ended with the scope"
+        );
+        assert_eq!(count(&reads), 2);
+        insert(3);
+        assert_eq!(count(&reads), 3, "outside a scope every read is fresh");
+    }
+
+    #[test]
+    fn scopes_give_their_connections_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reads) = database(dir.path());
+        let other_dir = dir.path().join("other");
+        std::fs::create_dir(&other_dir).unwrap();
+        let (other_writer, other) = database(&other_dir);
+        writer.execute("INSERT INTO t (k) VALUES (1)", []).unwrap();
+        for _ in 0..100 {
+            snapshot::within(|| {
+                assert_eq!(count(&reads), 1);
+                assert_eq!(count(&other), 0, "each database has its own snapshot");
+                assert_eq!(count(&reads), 1);
+            });
+        }
+        assert_eq!(idle(&reads), CONNECTIONS);
+        assert_eq!(idle(&other), CONNECTIONS);
+        assert!(truncate_checkpoint_runs(&writer));
+        assert!(truncate_checkpoint_runs(&other_writer));
+    }
+
+    #[test]
+    fn reads_open_connections_when_all_are_busy_and_keep_only_a_few() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_writer, reads) = database(dir.path());
+        let held: Vec<_> = (0..CONNECTIONS + 3)
+            .map(|_| reads.pool.checkout().unwrap())
+            .collect();
+        assert_eq!(idle(&reads), 0);
+        assert_eq!(
+            count(&reads),
+            0,
+            "a read with every connection busy opens its own"
+        );
+        for conn in held {
+            reads.pool.checkin(conn);
+        }
+        assert_eq!(idle(&reads), CONNECTIONS);
+    }
 
     #[test]
     fn reads_see_commits_made_after_they_opened() {

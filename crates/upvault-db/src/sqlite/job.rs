@@ -98,7 +98,7 @@ impl JobQueue for SqliteStore {
         ))
         .bind(id.0)
         .bind(account.0)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await
         .db()?
         .map(ImportJob::try_from)
@@ -173,7 +173,7 @@ impl JobQueue for SqliteStore {
         .bind(int(received_bytes))
         .bind(id.0)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         Ok(done.rows_affected() > 0)
@@ -211,7 +211,7 @@ impl JobQueue for SqliteStore {
         .bind(secs(at))
         .bind(id.0)
         .bind(worker)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         if done.rows_affected() == 0 {
@@ -230,7 +230,7 @@ impl JobQueue for SqliteStore {
              lease_expires_at = NULL WHERE lease_owner = ? AND status = 'downloading'",
         )
         .bind(worker)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         Ok(done.rows_affected())

@@ -28,7 +28,7 @@ impl LoginThrottle for SqliteStore {
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?")
                 .bind(key)
                 .bind(secs(since))
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await
                 .db()?;
         Ok(u64::try_from(count).unwrap_or(0))
@@ -37,7 +37,7 @@ impl LoginThrottle for SqliteStore {
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
         sqlx::query("DELETE FROM login_failures WHERE key = ?")
             .bind(key)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(())
@@ -46,7 +46,7 @@ impl LoginThrottle for SqliteStore {
     async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64> {
         let done = sqlx::query("DELETE FROM login_failures WHERE at <= ?")
             .bind(secs(before))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(done.rows_affected())

@@ -107,20 +107,22 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// The pool (the row copier reads and writes tables generically).
+    /// The pool, for every write and every scan (and the row copier). This thread's snapshot
+    /// of the inline reads ends first, so that reads after a write see it.
     pub(crate) fn pool(&self) -> &SqlitePool {
+        self.inline.end_snapshot();
         &self.pool
     }
 
     /// Downloads of one file by UTC day, oldest first (the public stats page).
     pub async fn download_stats(&self, file: FileId) -> Result<Vec<DayDownloads>> {
-        file::download_stats(&self.pool, file).await
+        file::download_stats(self.pool(), file).await
     }
 
     /// A write transaction holding the write lock from its first statement; it rolls back when
     /// dropped uncommitted (an error or a cancelled request).
     async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.db()
+        self.pool().begin_with("BEGIN IMMEDIATE").await.db()
     }
 }
 
@@ -159,4 +161,42 @@ pub(crate) fn day(raw: &str) -> Result<NaiveDate> {
 /// A row that does not decode into its model is a fault of ours.
 pub(crate) fn corrupt(what: &str, value: impl std::fmt::Debug) -> Error {
     Error::internal(anyhow::anyhow!("stored {what} {value:?} is invalid"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use upvault_core::snapshot;
+
+    #[tokio::test]
+    async fn every_use_of_the_pool_ends_the_snapshot_of_the_inline_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upvault.db");
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let writer = rusqlite::Connection::open(&path).unwrap();
+        writer
+            .execute_batch("CREATE TABLE scratch (k INTEGER)")
+            .unwrap();
+        let count = || -> i64 {
+            store
+                .inline
+                .optional("SELECT count(*) FROM scratch", [], |row| row.get(0))
+                .unwrap()
+                .unwrap()
+        };
+        snapshot::within(|| {
+            assert_eq!(count(), 0);
+            writer
+                .execute("INSERT INTO scratch VALUES (1)", [])
+                .unwrap();
+            assert_eq!(count(), 0, "still the first read's snapshot");
+            // A write (or a scan) through the pool could finish within this poll: the reads
+            // after it must see it.
+            let _ = store.pool();
+            assert_eq!(count(), 1);
+        });
+        store.close().await;
+    }
 }

@@ -13,7 +13,7 @@ use upvault_core::Result;
 #[async_trait]
 impl PublicRepo for SqliteStore {
     async fn download_stats(&self, file: FileId) -> Result<Vec<DayDownloads>> {
-        file::download_stats(&self.pool, file).await
+        file::download_stats(self.pool(), file).await
     }
 
     async fn log_download(
@@ -92,7 +92,7 @@ impl PublicRepo for SqliteStore {
         )
         .bind(key)
         .bind(secs(since))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .db()?;
         rows.into_iter().map(time).collect()
@@ -102,12 +102,12 @@ impl PublicRepo for SqliteStore {
         sqlx::query("INSERT INTO site_secrets (name, value) VALUES (?, ?) ON CONFLICT DO NOTHING")
             .bind(name)
             .bind(candidate)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         sqlx::query_scalar("SELECT value FROM site_secrets WHERE name = ?")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()
     }

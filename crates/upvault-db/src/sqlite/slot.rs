@@ -53,7 +53,7 @@ impl TransferSlots for SqliteStore {
         sqlx::query("UPDATE transfer_slots SET expires_at = ? WHERE id = ?")
             .bind(secs(lease_until))
             .bind(slot)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(())
@@ -62,7 +62,7 @@ impl TransferSlots for SqliteStore {
     async fn release_slot(&self, slot: i64) -> Result<()> {
         sqlx::query("DELETE FROM transfer_slots WHERE id = ?")
             .bind(slot)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(())

@@ -26,7 +26,7 @@ impl TokenRepo for SqliteStore {
         .bind(account.0)
         .bind(secs(created_at))
         .bind(secs(expires_at))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await
         .db()?;
         Ok(())
@@ -51,7 +51,7 @@ impl TokenRepo for SqliteStore {
         sqlx::query("UPDATE access_tokens SET expires_at = ? WHERE digest = ?")
             .bind(secs(expires_at))
             .bind(digest)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(())
@@ -61,7 +61,7 @@ impl TokenRepo for SqliteStore {
         let done = sqlx::query("DELETE FROM access_tokens WHERE digest = ? AND account_id = ?")
             .bind(digest)
             .bind(account.0)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(done.rows_affected() > 0)
@@ -77,7 +77,7 @@ impl TokenRepo for SqliteStore {
             .bind(digest)
             .bind(file.0)
             .bind(secs(expires_at))
-            .execute(&self.pool)
+            .execute(self.pool())
             .await
             .db()?;
         Ok(())
