@@ -122,7 +122,7 @@ mod tests {
     fn outside_a_scope_nothing_is_parked() {
         assert!(!in_scope());
         let drops = Arc::new(AtomicUsize::new(0));
-        let back = park(Held(drops.clone(), 1)).err().expect("handed back");
+        let back = park(Held(drops.clone(), 1)).expect_err("handed back");
         assert_eq!(back.1, 1);
         assert!(take(|_: &Held| true).is_none());
     }
