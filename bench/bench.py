@@ -361,6 +361,23 @@ def proc_io_write_bytes(pid):
     return 0
 
 
+def proc_cpu_seconds(pids):
+    """User + system CPU time of processes (all their threads), in seconds."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
+
+
+def child_pids(pid):
+    """The direct children of a process (nginx's workers)."""
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        return [int(child) for child in children.read().split()]
+
+
 def proc_status_kib(pid, field):
     with open(f"/proc/{pid}/status") as status:
         for line in status:
@@ -574,29 +591,36 @@ def measure(repo, work, upvault_bin, rustypaste_bin, nginx_bin, procs):
     def info_runs(label, between=None):
         """RUNS wrk runs against /file/info; `between()` runs before each (the reference, so
         that both sample the same minutes: this machine's speed drifts by a third)."""
-        out = {"rps": [], "p99_ms": [], "requests": [], "write_bytes": []}
+        out = {"rps": [], "p99_ms": [], "requests": [], "write_bytes": [], "cpu_us": []}
         for _ in range(RUNS):
             if between:
                 between()
             before_io = proc_io_write_bytes(up.proc.pid)
             before_log = os.path.getsize(up.log)
+            before_cpu = proc_cpu_seconds([up.proc.pid])
             rps, p99, requests = wrk(info_url, WRK_SECS)
+            cpu = proc_cpu_seconds([up.proc.pid]) - before_cpu
             written = proc_io_write_bytes(up.proc.pid) - before_io
             logged = os.path.getsize(up.log) - before_log
             out["rps"].append(rps)
             out["p99_ms"].append(p99)
             out["requests"].append(requests)
             out["write_bytes"].append(max(0, written - logged))
+            out["cpu_us"].append(cpu / requests * 1e6)
         log(f"upvault /file/info ({label}): {median(out['rps']):.0f} req/s, "
             f"p99 {median(out['p99_ms']):.2f} ms")
         return out
 
-    nginx_info = {"rps": [], "p99_ms": []}
+    nginx_info = {"rps": [], "p99_ms": [], "cpu_us": []}
+    nginx_workers = child_pids(nginx.proc.pid)
 
     def nginx_info_run():
-        rps, p99, _ = wrk(f"{nginx.base}/info.json", WRK_SECS)
+        before_cpu = proc_cpu_seconds(nginx_workers)
+        rps, p99, requests = wrk(f"{nginx.base}/info.json", WRK_SECS)
+        cpu = proc_cpu_seconds(nginx_workers) - before_cpu
         nginx_info["rps"].append(rps)
         nginx_info["p99_ms"].append(p99)
+        nginx_info["cpu_us"].append(cpu / requests * 1e6)
     folders = {}
     for n in LISTING_SIZES:
         folders[n] = up.create_folder(f"listing-{n}")
