@@ -6,8 +6,11 @@
 //! short URL, the account and its package) are index lookups of a few microseconds on a warm
 //! page cache, cheaper than one hand-off, so they run here instead, on read-only connections of
 //! their own. In WAL mode a reader never waits for the writer and always sees the last commit,
-//! of this process or any other, so nothing here is a cache. Scans (listings, sums) stay on the sqlx pool: they are
-//! long enough to stall the runtime thread.
+//! of this process or any other, so nothing here is a cache. Scans (listings, sums) stay on the
+//! sqlx pool: they are long enough to stall the runtime thread.
+//!
+//! Inside a read scope (`upvault_core::snapshot`, one poll of a request) the reads share one
+//! read transaction, which ends with the scope or before any use of the sqlx pool.
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
