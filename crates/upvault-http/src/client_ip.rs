@@ -119,20 +119,32 @@ where
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(known) = parts.extensions.get::<ClientIp>() {
-            return Ok(*known);
-        }
-        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
-            return Ok(ClientIp(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
-        };
         let state = AppState::from_ref(state);
-        let ip = state
-            .config
-            .trusted_proxies
-            .client_ip(peer.ip(), &parts.headers);
+        Ok(ClientIp::resolve(
+            &mut parts.extensions,
+            &parts.headers,
+            &state,
+        ))
+    }
+}
+
+impl ClientIp {
+    /// The client of a request, resolved once and kept in its extensions for later asks.
+    pub(crate) fn resolve(
+        extensions: &mut http::Extensions,
+        headers: &HeaderMap,
+        state: &AppState,
+    ) -> Self {
+        if let Some(known) = extensions.get::<ClientIp>() {
+            return *known;
+        }
+        let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return ClientIp(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        };
+        let ip = state.config.trusted_proxies.client_ip(peer.ip(), headers);
         let client = ClientIp(ip);
-        parts.extensions.insert(client);
-        Ok(client)
+        extensions.insert(client);
+        client
     }
 }
 

@@ -103,13 +103,10 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// `/api/v2/*`, each request counted per client address, its error status settled and logged
-/// ([`middleware::api_request`]).
+/// ([`middleware::RequestLayer`]).
 pub fn api_router(state: AppState) -> Router {
     api::routes(state.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::api_request,
-        ))
+        .layer(middleware::RequestLayer::api(state.clone()))
         .with_state(state)
 }
 
@@ -118,9 +115,6 @@ pub fn api_router(state: AppState) -> Router {
 /// request two middlewares.
 pub fn download_router(state: AppState) -> Router {
     download::routes()
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::download_request,
-        ))
+        .layer(middleware::RequestLayer::download(state.clone()))
         .with_state(state)
 }

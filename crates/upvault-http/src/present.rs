@@ -96,21 +96,23 @@ impl Presenter {
     }
 
     /// The File object (SPEC.md §3).
-    pub fn file(&self, file: &File) -> FileObject {
+    pub fn file(&self, file: File) -> FileObject {
+        // Taken by value: its strings move into the answer instead of being copied (a
+        // listing presents every file of a folder).
         FileObject {
+            url_file: self.file_url(&file),
             id: file.id.to_string(),
-            filename: file.filename.clone(),
-            short_url: file.short_url.clone(),
-            file_type: file.mime_type.clone(),
-            extension: file.extension.clone(),
             file_size: file.size_bytes.to_string(),
             status: file.status.as_str().to_owned(),
             downloads: file.downloads.to_string(),
             folder_id: file.folder_id.map(|id| id.to_string()),
-            keywords: file.keywords.clone(),
-            url_file: self.file_url(file),
             uploaded_date: format_datetime(file.uploaded_at),
-            md5: file.md5.clone(),
+            filename: file.filename,
+            short_url: file.short_url,
+            file_type: file.mime_type,
+            extension: file.extension,
+            keywords: file.keywords,
+            md5: file.md5,
         }
     }
 

@@ -75,7 +75,7 @@ pub(super) async fn info(State(state): State<AppState>, params: Params) -> ApiRe
     let account = authenticate(&state, &params).await?;
     let id = params.require_id("file_id", FileId::parse)?;
     let file = state.services.files.info(account, id).await?;
-    Ok(success(None, Some(state.present.file(&file))))
+    Ok(success(None, Some(state.present.file(file))))
 }
 
 /// Renames, retypes or moves a file; blank parameters keep what is there.
@@ -90,7 +90,7 @@ pub(super) async fn edit(State(state): State<AppState>, params: Params) -> ApiRe
     let file = state.services.files.edit(account, id, edit).await?;
     Ok(success(
         Some(messages::FILE_UPDATED),
-        Some(state.present.file(&file)),
+        Some(state.present.file(file)),
     ))
 }
 
@@ -101,7 +101,7 @@ pub(super) async fn delete(State(state): State<AppState>, params: Params) -> Api
     let file = state.services.files.delete(account, id).await?;
     Ok(success(
         Some(messages::FILE_DELETED),
-        Some(state.present.file(&file)),
+        Some(state.present.file(file)),
     ))
 }
 
@@ -116,7 +116,7 @@ pub(super) async fn move_file(
     let file = state.services.files.move_to(account, id, folder).await?;
     Ok(success(
         Some(messages::FILE_MOVED),
-        Some(state.present.file(&file)),
+        Some(state.present.file(file)),
     ))
 }
 
@@ -129,10 +129,10 @@ pub(super) async fn copy(State(state): State<AppState>, params: Params) -> ApiRe
     Ok(super::json(&CopyAnswer {
         response: messages::FILE_COPIED,
         original_file: DataWrapper {
-            data: state.present.file(&original),
+            data: state.present.file(original),
         },
         new_file: DataWrapper {
-            data: state.present.file(&copy),
+            data: state.present.file(copy),
         },
         status: envelope::STATUS_SUCCESS,
         datetime: crate::present::now_string(),

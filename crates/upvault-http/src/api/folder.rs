@@ -54,7 +54,7 @@ pub(super) async fn listing(State(state): State<AppState>, params: Params) -> Ap
                 .iter()
                 .map(|f| state.present.folder(f, false))
                 .collect(),
-            files: files.iter().map(|f| state.present.file(f)).collect(),
+            files: files.into_iter().map(|f| state.present.file(f)).collect(),
         }),
     ))
 }
