@@ -12,14 +12,17 @@
 //! must also end its snapshot before it writes, so that a request reads its own writes.
 
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::marker::PhantomData;
 use std::pin::pin;
 
 thread_local! {
-    /// `Some` inside a scope: what backends parked in it, dropped when it ends.
-    static PARKED: RefCell<Option<Vec<Box<dyn Any>>>> = const { RefCell::new(None) };
+    /// Whether this thread is inside a scope.
+    static OPEN: Cell<bool> = const { Cell::new(false) };
+    /// What backends parked in the scope, dropped when it ends. Boxed once by their owner and
+    /// moved in and out as boxes; the list keeps its room from one scope to the next.
+    static PARKED: RefCell<Vec<Box<dyn Any>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Runs `future` with every poll of it inside a read scope.
@@ -40,32 +43,27 @@ pub fn within<T>(work: impl FnOnce() -> T) -> T {
 
 /// Whether this thread is inside a read scope.
 pub fn in_scope() -> bool {
-    PARKED.with(|parked| parked.borrow().is_some())
+    OPEN.get()
 }
 
-/// Takes back the parked `T` that `pick` chooses, if this thread is in a scope and has one.
-pub fn take<T: Any>(pick: impl Fn(&T) -> bool) -> Option<T> {
-    PARKED.with(|parked| {
-        let mut parked = parked.borrow_mut();
-        let parked = parked.as_mut()?;
+/// Takes back the parked `T` that `pick` chooses, if this thread has one.
+pub fn take<T: Any>(pick: impl Fn(&T) -> bool) -> Option<Box<T>> {
+    PARKED.with_borrow_mut(|parked| {
         let at = parked
             .iter()
             .position(|item| item.downcast_ref::<T>().is_some_and(&pick))?;
-        let item = parked.swap_remove(at);
-        Some(*item.downcast::<T>().expect("checked by position"))
+        parked.swap_remove(at).downcast::<T>().ok()
     })
 }
 
 /// Parks `resource` until the scope ends, when it is dropped; outside a scope it is handed
 /// back.
-pub fn park<T: Any>(resource: T) -> Result<(), T> {
-    PARKED.with(|parked| match parked.borrow_mut().as_mut() {
-        Some(parked) => {
-            parked.push(Box::new(resource));
-            Ok(())
-        }
-        None => Err(resource),
-    })
+pub fn park<T: Any>(resource: Box<T>) -> Result<(), Box<T>> {
+    if !in_scope() {
+        return Err(resource);
+    }
+    PARKED.with_borrow_mut(|parked| parked.push(resource));
+    Ok(())
 }
 
 /// An entered scope; the outermost one drops what was parked in it when it ends.
@@ -77,16 +75,8 @@ struct Scope {
 
 impl Scope {
     fn enter() -> Self {
-        let opened = PARKED.with(|parked| {
-            let mut parked = parked.borrow_mut();
-            let open = parked.is_none();
-            if open {
-                *parked = Some(Vec::new());
-            }
-            open
-        });
         Self {
-            opened,
+            opened: !OPEN.replace(true),
             _thread: PhantomData,
         }
     }
@@ -94,10 +84,14 @@ impl Scope {
 
 impl Drop for Scope {
     fn drop(&mut self) {
-        if self.opened {
-            // Taken out first: what is dropped may look at the scope (it is closed by then).
-            let parked = PARKED.with(|parked| parked.borrow_mut().take());
-            drop(parked);
+        if !self.opened {
+            return;
+        }
+        OPEN.set(false);
+        // One at a time, outside the borrow: what is dropped may look at the scope (it is
+        // closed by then).
+        while let Some(item) = PARKED.with_borrow_mut(Vec::pop) {
+            drop(item);
         }
     }
 }
@@ -122,7 +116,7 @@ mod tests {
     fn outside_a_scope_nothing_is_parked() {
         assert!(!in_scope());
         let drops = Arc::new(AtomicUsize::new(0));
-        let back = park(Held(drops.clone(), 1)).expect_err("handed back");
+        let back = park(Box::new(Held(drops.clone(), 1))).expect_err("handed back");
         assert_eq!(back.1, 1);
         assert!(take(|_: &Held| true).is_none());
     }
@@ -132,9 +126,9 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         within(|| {
             assert!(in_scope());
-            assert!(park(Held(drops.clone(), 1)).is_ok());
-            assert!(park(Held(drops.clone(), 2)).is_ok());
-            assert!(park(Rc::new(7_u8)).is_ok());
+            assert!(park(Box::new(Held(drops.clone(), 1))).is_ok());
+            assert!(park(Box::new(Held(drops.clone(), 2))).is_ok());
+            assert!(park(Box::new(Rc::new(7_u8))).is_ok());
             let two = take(|held: &Held| held.1 == 2).expect("parked");
             assert_eq!(two.1, 2);
             assert!(take(|held: &Held| held.1 == 2).is_none());
@@ -153,12 +147,12 @@ mod tests {
         let drops = Arc::new(AtomicUsize::new(0));
         let seen = drops.clone();
         scoped(async move {
-            assert!(park(Held(seen.clone(), 1)).is_ok());
+            assert!(park(Box::new(Held(seen.clone(), 1))).is_ok());
             tokio::task::yield_now().await;
             // The first poll's scope ended at the yield, and with it what was parked.
             assert_eq!(seen.load(Ordering::SeqCst), 1);
             assert!(take(|_: &Held| true).is_none());
-            assert!(park(Held(seen.clone(), 2)).is_ok());
+            assert!(park(Box::new(Held(seen.clone(), 2))).is_ok());
         })
         .await;
         assert_eq!(drops.load(Ordering::SeqCst), 2);
@@ -171,7 +165,7 @@ mod tests {
         let seen = drops.clone();
         let result = std::panic::catch_unwind(move || {
             within(|| {
-                assert!(park(Held(seen, 1)).is_ok());
+                assert!(park(Box::new(Held(seen, 1))).is_ok());
                 panic!("in the scope");
             })
         });

@@ -84,7 +84,7 @@ impl InlineReads {
             self.pool.checkin(conn);
             return out.map_err(Error::internal);
         }
-        let held = Snapshot::begin(conn, &self.pool).map_err(Error::internal)?;
+        let held = Box::new(Snapshot::begin(conn, &self.pool).map_err(Error::internal)?);
         let out = read(held.conn());
         held.park();
         out.map_err(Error::internal)
@@ -186,7 +186,7 @@ impl Snapshot {
         Arc::ptr_eq(&self.pool, pool)
     }
 
-    fn park(self) {
+    fn park(self: Box<Self>) {
         // Only called inside a scope; were it not, the snapshot would end here.
         drop(snapshot::park(self));
     }
