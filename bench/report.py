@@ -260,7 +260,10 @@ def markdown(r, rows, growth, text):
         "```",
         "",
         "Rerun: `bench/run.sh` (about 10 minutes), `BENCH_QUICK=1 bench/run.sh` (a smoke run), "
-        "`cargo bench -p upvault-bench` (criterion micro-benchmarks of the hot paths).",
+        "`cargo bench -p upvault-bench` (criterion micro-benchmarks of the hot paths), "
+        "`python3 bench/ab.py info|upload ROUNDS BINARY...` (interleaved A/B runs of release "
+        "builds: `/file/info` against nginx with CPU time and system calls per request, or "
+        "1 GiB uploads with each server thread's CPU and run-queue time).",
         "",
     ]
     return "\n".join(lines)
