@@ -73,18 +73,18 @@ impl InlineReads {
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
-        if let Some(held) = snapshot::take(|held: &Snapshot| held.of(&self.pool)) {
-            let out = read(held.conn());
-            held.park();
-            return out.map_err(Error::internal);
-        }
-        let conn = self.pool.checkout().map_err(Error::internal)?;
-        if !snapshot::in_scope() {
-            let out = read(&conn);
-            self.pool.checkin(conn);
-            return out.map_err(Error::internal);
-        }
-        let held = Box::new(Snapshot::begin(conn, &self.pool).map_err(Error::internal)?);
+        let held = match snapshot::take(|held: &Snapshot| held.of(&self.pool)) {
+            Some(held) => held,
+            None => {
+                let conn = self.pool.checkout().map_err(Error::internal)?;
+                if !snapshot::in_scope() {
+                    let out = read(&conn);
+                    self.pool.checkin(conn);
+                    return out.map_err(Error::internal);
+                }
+                Box::new(Snapshot::begin(conn, &self.pool).map_err(Error::internal)?)
+            }
+        };
         let out = read(held.conn());
         held.park();
         out.map_err(Error::internal)
@@ -320,14 +320,7 @@ mod tests {
     #[test]
     fn reads_see_commits_made_after_they_opened() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let writer = Connection::open(&path).unwrap();
-        writer
-            .execute_batch(
-                "PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT);",
-            )
-            .unwrap();
-        let reads = InlineReads::open(&path).unwrap();
+        let (writer, reads) = database(dir.path());
         let get = |k: i64| {
             reads
                 .optional("SELECT v FROM t WHERE k = ?", [k], |row| {
@@ -347,14 +340,9 @@ mod tests {
     #[test]
     fn reads_cannot_write() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER);")
-            .unwrap();
-        let reads = InlineReads::open(&path).unwrap();
+        let (_writer, reads) = database(dir.path());
         let err = reads
-            .read(|conn| conn.execute("INSERT INTO t VALUES (1)", []))
+            .read(|conn| conn.execute("INSERT INTO t (k) VALUES (1)", []))
             .unwrap_err();
         assert!(matches!(err, Error::Internal(_)), "{err:?}");
     }
