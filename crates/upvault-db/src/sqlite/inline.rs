@@ -10,8 +10,10 @@
 //! sqlx pool: they are long enough to stall the runtime thread.
 //!
 //! Inside a read scope (`upvault_core::snapshot`, one poll of a request) the reads share one
-//! read transaction, which ends with the scope or before any use of the sqlx pool.
+//! read transaction, which ends with the scope or before any use of the sqlx pool. While reads
+//! happen, a [`ReadLockKeeper`] keeps the process holding the lock they take.
 
+use super::keeper::ReadLockKeeper;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -27,11 +29,13 @@ const STATEMENT_CACHE: usize = 16;
 
 /// A reader only waits on a lock while a checkpoint restarts the WAL, which is brief; this
 /// bounds how long a runtime thread could be held if something goes wrong.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Read-only connections to one database file.
 pub(crate) struct InlineReads {
     pool: Arc<Pool>,
+    /// `None` only in the tests of the transactions themselves.
+    keeper: Option<ReadLockKeeper>,
 }
 
 /// The idle connections, shared with the snapshots that hold one for a while.
@@ -49,8 +53,16 @@ impl std::fmt::Debug for InlineReads {
 }
 
 impl InlineReads {
-    /// Opens the read connections to the database at `path`, which exists and is in WAL mode.
+    /// Opens the read connections to the database at `path`, which exists and is in WAL mode,
+    /// and starts keeping their lock.
     pub(crate) fn open(path: &Path) -> anyhow::Result<Self> {
+        let mut reads = Self::open_unkept(path)?;
+        reads.keeper = Some(ReadLockKeeper::start(path)?);
+        Ok(reads)
+    }
+
+    /// The read connections alone.
+    fn open_unkept(path: &Path) -> anyhow::Result<Self> {
         let pool = Pool {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::with_capacity(CONNECTIONS)),
@@ -61,6 +73,7 @@ impl InlineReads {
         *pool.idle.lock().unwrap_or_else(PoisonError::into_inner) = idle;
         Ok(Self {
             pool: Arc::new(pool),
+            keeper: None,
         })
     }
 
@@ -73,6 +86,9 @@ impl InlineReads {
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Result<T> {
+        if let Some(keeper) = &self.keeper {
+            keeper.note_read();
+        }
         let held = match snapshot::take(|held: &Snapshot| held.of(&self.pool)) {
             Some(held) => held,
             None => {
@@ -218,7 +234,7 @@ mod tests {
                 "PRAGMA journal_mode = WAL; CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT);",
             )
             .unwrap();
-        let reads = InlineReads::open(&path).unwrap();
+        let reads = InlineReads::open_unkept(&path).unwrap();
         (writer, reads)
     }
 

@@ -10,6 +10,7 @@ mod file;
 mod folder;
 mod inline;
 mod job;
+mod keeper;
 mod login;
 mod public;
 mod slot;
