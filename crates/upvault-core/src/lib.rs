@@ -13,7 +13,6 @@ pub mod name;
 pub mod ports;
 pub mod secret;
 pub mod service;
-pub mod snapshot;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Entity, Error, Limit, Result};

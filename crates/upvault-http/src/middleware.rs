@@ -1,8 +1,6 @@
 //! The one middleware of each router: the API's counts a request per client address, both
 //! settle the error status and write one log line per request: method, matched route (never the
-//! raw URI, whose query may carry `access_token` or `download_token`), status and latency. Both
-//! run the handler in read scopes ([`snapshot::scoped`]): the reads of one poll, such as a
-//! token and then its file, share one database snapshot.
+//! raw URI, whose query may carry `access_token` or `download_token`), status and latency.
 //!
 //! The log line is a plain event rather than tower-http's `TraceLayer`: its span per request
 //! (allocated, formatted, entered on every poll) cost about a seventh of the throughput of a
@@ -20,7 +18,6 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tower::{Layer, Service};
 use tracing::info;
-use upvault_core::snapshot;
 
 /// The middleware of a router.
 #[derive(Clone)]
@@ -102,7 +99,7 @@ where
                 None => Ok(()),
             };
             let response = match counted {
-                Ok(()) => match snapshot::scoped(handler).await {
+                Ok(()) => match handler.await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 },

@@ -9,16 +9,15 @@
 //! of this process or any other, so nothing here is a cache. Scans (listings, sums) stay on the
 //! sqlx pool: they are long enough to stall the runtime thread.
 //!
-//! Inside a read scope (`upvault_core::snapshot`, one poll of a request) the reads share one
-//! read transaction, which ends with the scope or before any use of the sqlx pool. While reads
-//! happen, a [`ReadLockKeeper`] keeps the process holding the lock they take.
+//! Each read is a transaction of its own. While reads happen, a [`ReadLockKeeper`] keeps the
+//! process holding the lock they take, so that taking it costs no system call.
 
 use super::keeper::ReadLockKeeper;
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
-use upvault_core::{snapshot, Error, Result};
+use upvault_core::{Error, Result};
 
 /// Idle read connections kept open. A lookup holds one for microseconds; a few cover both
 /// runtime threads and the blocking pool. More are opened when all are busy, and closed after.
@@ -33,21 +32,16 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Read-only connections to one database file.
 pub(crate) struct InlineReads {
-    pool: Arc<Pool>,
-    /// `None` only in the tests of the transactions themselves.
-    keeper: Option<ReadLockKeeper>,
-}
-
-/// The idle connections, shared with the snapshots that hold one for a while.
-struct Pool {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
+    /// `None` only in the tests of the connections themselves.
+    keeper: Option<ReadLockKeeper>,
 }
 
 impl std::fmt::Debug for InlineReads {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("InlineReads")
-            .field("path", &self.pool.path)
+            .field("path", &self.path)
             .finish()
     }
 }
@@ -63,25 +57,19 @@ impl InlineReads {
 
     /// The read connections alone.
     fn open_unkept(path: &Path) -> anyhow::Result<Self> {
-        let pool = Pool {
+        let mut reads = Self {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::with_capacity(CONNECTIONS)),
+            keeper: None,
         };
         let idle = (0..CONNECTIONS)
-            .map(|_| pool.connect())
+            .map(|_| reads.connect())
             .collect::<rusqlite::Result<_>>()?;
-        *pool.idle.lock().unwrap_or_else(PoisonError::into_inner) = idle;
-        Ok(Self {
-            pool: Arc::new(pool),
-            keeper: None,
-        })
+        *reads.idle.get_mut().unwrap_or_else(PoisonError::into_inner) = idle;
+        Ok(reads)
     }
 
-    /// Runs `read` on a connection of its own.
-    ///
-    /// In a read scope ([`snapshot`]) the first read opens a transaction that the later ones
-    /// share, until the scope ends or [`InlineReads::end_snapshot`]: one lock of the WAL index
-    /// for a request's token and file instead of one each.
+    /// Runs `read` on a connection of its own, in a transaction of its own.
     pub(crate) fn read<T>(
         &self,
         read: impl FnOnce(&Connection) -> rusqlite::Result<T>,
@@ -89,27 +77,10 @@ impl InlineReads {
         if let Some(keeper) = &self.keeper {
             keeper.note_read();
         }
-        let held = match snapshot::take(|held: &Snapshot| held.of(&self.pool)) {
-            Some(held) => held,
-            None => {
-                let conn = self.pool.checkout().map_err(Error::internal)?;
-                if !snapshot::in_scope() {
-                    let out = read(&conn);
-                    self.pool.checkin(conn);
-                    return out.map_err(Error::internal);
-                }
-                Box::new(Snapshot::begin(conn, &self.pool).map_err(Error::internal)?)
-            }
-        };
-        let out = read(held.conn());
-        held.park();
+        let conn = self.checkout().map_err(Error::internal)?;
+        let out = read(&conn);
+        self.checkin(conn);
         out.map_err(Error::internal)
-    }
-
-    /// Ends this thread's snapshot of the database, if it holds one: before a write, so that
-    /// the reads after it see it.
-    pub(crate) fn end_snapshot(&self) {
-        drop(snapshot::take(|held: &Snapshot| held.of(&self.pool)));
     }
 
     /// The first row of `sql` with `params`, mapped by `map`, if there is one.
@@ -143,9 +114,7 @@ impl InlineReads {
     ) -> Result<T> {
         self.read(|conn| run(&mut conn.prepare_cached(sql)?))
     }
-}
 
-impl Pool {
     fn connect(&self) -> rusqlite::Result<Connection> {
         let conn = Connection::open_with_flags(
             &self.path,
@@ -170,53 +139,6 @@ impl Pool {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         if idle.len() < CONNECTIONS {
             idle.push(conn);
-        }
-    }
-}
-
-/// A connection in a read transaction, parked in a read scope; the transaction ends and the
-/// connection goes back to its pool when the scope ends.
-struct Snapshot {
-    /// Always `Some` until dropped.
-    conn: Option<Connection>,
-    pool: Arc<Pool>,
-}
-
-impl Snapshot {
-    /// Opens a (deferred) transaction: it takes its snapshot at the first read.
-    fn begin(conn: Connection, pool: &Arc<Pool>) -> rusqlite::Result<Self> {
-        conn.prepare_cached("BEGIN")?.execute([])?;
-        Ok(Self {
-            conn: Some(conn),
-            pool: pool.clone(),
-        })
-    }
-
-    fn conn(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .expect("a snapshot holds its connection until dropped")
-    }
-
-    fn of(&self, pool: &Arc<Pool>) -> bool {
-        Arc::ptr_eq(&self.pool, pool)
-    }
-
-    fn park(self: Box<Self>) {
-        // Only called inside a scope; were it not, the snapshot would end here.
-        drop(snapshot::park(self));
-    }
-}
-
-impl Drop for Snapshot {
-    fn drop(&mut self) {
-        let Some(conn) = self.conn.take() else { return };
-        let ended = conn
-            .prepare_cached("COMMIT")
-            .and_then(|mut commit| commit.execute([]));
-        // A connection whose transaction did not end is closed, which ends it.
-        if ended.is_ok() {
-            self.pool.checkin(conn);
         }
     }
 }
@@ -246,72 +168,24 @@ mod tests {
     }
 
     fn idle(reads: &InlineReads) -> usize {
-        reads.pool.idle.lock().unwrap().len()
+        reads.idle.lock().unwrap().len()
     }
 
-    /// Whether a checkpoint that must wait for every reader could run (the writer does not
-    /// wait: it has no busy timeout).
-    fn truncate_checkpoint_runs(writer: &Connection) -> bool {
+    #[test]
+    fn reads_give_their_connections_back_with_no_transaction_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (writer, reads) = database(dir.path());
+        for k in 1..=100 {
+            writer.execute("INSERT INTO t (k) VALUES (?)", [k]).unwrap();
+            assert_eq!(count(&reads), k);
+        }
+        assert_eq!(idle(&reads), CONNECTIONS);
+        // A checkpoint that must wait for every reader (the writer has no busy timeout, so it
+        // would answer busy at once).
         let busy: i64 = writer
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
             .unwrap();
-        busy == 0
-    }
-
-    #[test]
-    fn a_scope_reads_one_snapshot_until_it_ends() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, reads) = database(dir.path());
-        let insert = |k: i64| writer.execute("INSERT INTO t (k) VALUES (?)", [k]).unwrap();
-        snapshot::within(|| {
-            assert_eq!(count(&reads), 0);
-            insert(1);
-            assert_eq!(
-                count(&reads),
-                0,
-                "the scope's reads share the snapshot of the first"
-            );
-            assert!(
-                !truncate_checkpoint_runs(&writer),
-                "the snapshot is a real transaction"
-            );
-            reads.end_snapshot();
-            assert_eq!(
-                count(&reads),
-                1,
-                "a read after the snapshot ended sees the commit"
-            );
-            insert(2);
-            assert_eq!(count(&reads), 1);
-        });
-        assert!(
-            truncate_checkpoint_runs(&writer),
-            "the transaction ended with the scope"
-        );
-        assert_eq!(count(&reads), 2);
-        insert(3);
-        assert_eq!(count(&reads), 3, "outside a scope every read is fresh");
-    }
-
-    #[test]
-    fn scopes_give_their_connections_back() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, reads) = database(dir.path());
-        let other_dir = dir.path().join("other");
-        std::fs::create_dir(&other_dir).unwrap();
-        let (other_writer, other) = database(&other_dir);
-        writer.execute("INSERT INTO t (k) VALUES (1)", []).unwrap();
-        for _ in 0..100 {
-            snapshot::within(|| {
-                assert_eq!(count(&reads), 1);
-                assert_eq!(count(&other), 0, "each database has its own snapshot");
-                assert_eq!(count(&reads), 1);
-            });
-        }
-        assert_eq!(idle(&reads), CONNECTIONS);
-        assert_eq!(idle(&other), CONNECTIONS);
-        assert!(truncate_checkpoint_runs(&writer));
-        assert!(truncate_checkpoint_runs(&other_writer));
+        assert_eq!(busy, 0, "a read left its transaction open");
     }
 
     #[test]
@@ -319,7 +193,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_writer, reads) = database(dir.path());
         let held: Vec<_> = (0..CONNECTIONS + 3)
-            .map(|_| reads.pool.checkout().unwrap())
+            .map(|_| reads.checkout().unwrap())
             .collect();
         assert_eq!(idle(&reads), 0);
         assert_eq!(
@@ -328,7 +202,7 @@ mod tests {
             "a read with every connection busy opens its own"
         );
         for conn in held {
-            reads.pool.checkin(conn);
+            reads.checkin(conn);
         }
         assert_eq!(idle(&reads), CONNECTIONS);
     }

@@ -35,9 +35,19 @@ const RESTART_FRAMES: i64 = 1000;
 
 /// The keeper's thread, which ends when the keeper is dropped.
 pub(crate) struct ReadLockKeeper {
-    reads: Arc<AtomicBool>,
-    stop: Option<mpsc::Sender<()>>,
+    signals: Arc<Signals>,
+    /// Wakes the thread from its idle sleep; dropping it stops the thread.
+    wake: Option<mpsc::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// What the reads tell the keeper's thread.
+#[derive(Default)]
+struct Signals {
+    /// Reads happened since the thread last looked.
+    reads: AtomicBool,
+    /// The thread sleeps until a read wakes it (no reads for a period, so no lock held).
+    asleep: AtomicBool,
 }
 
 impl ReadLockKeeper {
@@ -49,33 +59,38 @@ impl ReadLockKeeper {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(super::inline::BUSY_TIMEOUT)?;
-        let reads = Arc::new(AtomicBool::new(false));
-        let (stop, stopped) = mpsc::channel();
+        let signals = Arc::new(Signals::default());
+        let (wake, woken) = mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("sqlite-read-lock".into())
             .spawn({
-                let reads = reads.clone();
-                move || keep(&conn, &reads, &stopped)
+                let signals = signals.clone();
+                move || keep(&conn, &signals, &woken)
             })?;
         Ok(Self {
-            reads,
-            stop: Some(stop),
+            signals,
+            wake: Some(wake),
             thread: Some(thread),
         })
     }
 
     /// Notes a read: the lock is kept while reads happen.
     pub(crate) fn note_read(&self) {
-        // A load first: the flag's cache line is only written once per period.
-        if !self.reads.load(Ordering::Relaxed) {
-            self.reads.store(true, Ordering::Relaxed);
+        // A load first: the flags' cache line is written once per period, not once per read.
+        if !self.signals.reads.load(Ordering::Relaxed) {
+            self.signals.reads.store(true, Ordering::SeqCst);
+            if self.signals.asleep.swap(false, Ordering::SeqCst) {
+                if let Some(wake) = &self.wake {
+                    let _ = wake.send(());
+                }
+            }
         }
     }
 }
 
 impl Drop for ReadLockKeeper {
     fn drop(&mut self) {
-        drop(self.stop.take());
+        drop(self.wake.take());
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -83,11 +98,23 @@ impl Drop for ReadLockKeeper {
 }
 
 /// The keeper's loop: hold a read transaction for a period while reads happen, then let go
-/// and checkpoint.
-fn keep(conn: &Connection, reads: &AtomicBool, stopped: &mpsc::Receiver<()>) {
+/// and checkpoint; sleep while there are no reads.
+fn keep(conn: &Connection, signals: &Signals, woken: &mpsc::Receiver<()>) {
     let mut holding = false;
+    let mut resting = false;
     loop {
-        let stop = !matches!(stopped.recv_timeout(PERIOD), Err(RecvTimeoutError::Timeout));
+        let waited = if holding || resting || signals.reads.load(Ordering::SeqCst) {
+            woken.recv_timeout(PERIOD)
+        } else {
+            // Idle. A read after the flag is set finds it and wakes the thread; one before,
+            // the thread sees here.
+            signals.asleep.store(true, Ordering::SeqCst);
+            if signals.reads.load(Ordering::SeqCst) {
+                signals.asleep.store(false, Ordering::SeqCst);
+                continue;
+            }
+            woken.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        };
         let mut wal_frames = 0;
         if holding {
             holding = false;
@@ -99,10 +126,11 @@ fn keep(conn: &Connection, reads: &AtomicBool, stopped: &mpsc::Receiver<()>) {
                 }
             }
         }
-        if stop {
+        if matches!(waited, Err(RecvTimeoutError::Disconnected)) {
             return;
         }
-        if wal_frames < RESTART_FRAMES && reads.swap(false, Ordering::Relaxed) {
+        resting = wal_frames >= RESTART_FRAMES;
+        if !resting && signals.reads.swap(false, Ordering::SeqCst) {
             match hold(conn) {
                 Ok(()) => holding = true,
                 // A lock it could not take (a WAL restart in progress) is taken next period.

@@ -108,10 +108,8 @@ impl SqliteStore {
         self.pool.close().await;
     }
 
-    /// The pool, for every write and every scan (and the row copier). This thread's snapshot
-    /// of the inline reads ends first, so that reads after a write see it.
+    /// The pool, for every write and every scan (and the row copier).
     pub(crate) fn pool(&self) -> &SqlitePool {
-        self.inline.end_snapshot();
         &self.pool
     }
 
@@ -162,42 +160,4 @@ pub(crate) fn day(raw: &str) -> Result<NaiveDate> {
 /// A row that does not decode into its model is a fault of ours.
 pub(crate) fn corrupt(what: &str, value: impl std::fmt::Debug) -> Error {
     Error::internal(anyhow::anyhow!("stored {what} {value:?} is invalid"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use upvault_core::snapshot;
-
-    #[tokio::test]
-    async fn every_use_of_the_pool_ends_the_snapshot_of_the_inline_reads() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("upvault.db");
-        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap();
-        let writer = rusqlite::Connection::open(&path).unwrap();
-        writer
-            .execute_batch("CREATE TABLE scratch (k INTEGER)")
-            .unwrap();
-        let count = || -> i64 {
-            store
-                .inline
-                .optional("SELECT count(*) FROM scratch", [], |row| row.get(0))
-                .unwrap()
-                .unwrap()
-        };
-        snapshot::within(|| {
-            assert_eq!(count(), 0);
-            writer
-                .execute("INSERT INTO scratch VALUES (1)", [])
-                .unwrap();
-            assert_eq!(count(), 0, "still the first read's snapshot");
-            // A write (or a scan) through the pool could finish within this poll: the reads
-            // after it must see it.
-            let _ = store.pool();
-            assert_eq!(count(), 1);
-        });
-        store.close().await;
-    }
 }
