@@ -103,7 +103,7 @@ fn push_timestamp(line: &mut String, now: std::time::SystemTime) {
             (20..26, u64::from(since_epoch.subsec_micros())),
         ],
     );
-    line.extend(out.iter().map(|&byte| char::from(byte)));
+    line.push_str(std::str::from_utf8(&out).expect("digits and punctuation are ASCII"));
 }
 
 /// (year, month, day) of a day count since 1970-01-01, in the proleptic Gregorian calendar
