@@ -16,6 +16,8 @@
 //! - and when the WAL has grown past [`RESTART_FRAMES`], it stays away for a period, in which
 //!   SQLite's own checkpoint completes and the next write starts the WAL from its beginning, as
 //!   without a keeper.
+//!
+//! With no reads for a period it holds nothing and sleeps until a read wakes it.
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
