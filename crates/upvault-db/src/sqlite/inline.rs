@@ -28,7 +28,15 @@ const STATEMENT_CACHE: usize = 16;
 
 /// A reader only waits on a lock while a checkpoint restarts the WAL, which is brief; this
 /// bounds how long a runtime thread could be held if something goes wrong.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A connection of this process's own (one per thread at a time, so without SQLite's mutex)
+/// to the database at `path`, waiting at most [`BUSY_TIMEOUT`] for a lock.
+pub(crate) fn connect(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
 
 /// Read-only connections to one database file.
 pub(crate) struct InlineReads {
@@ -116,11 +124,7 @@ impl InlineReads {
     }
 
     fn connect(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let conn = connect(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         Ok(conn)
     }

@@ -56,11 +56,7 @@ impl ReadLockKeeper {
     /// Starts keeping the read lock of the database at `path`, which exists and is in WAL mode.
     pub(crate) fn start(path: &Path) -> anyhow::Result<Self> {
         // Read-write: a read-only connection cannot checkpoint.
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
-        conn.busy_timeout(super::inline::BUSY_TIMEOUT)?;
+        let conn = super::inline::connect(path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let signals = Arc::new(Signals::default());
         let (wake, woken) = mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -195,6 +191,11 @@ mod tests {
             .unwrap()
     }
 
+    /// One read, its answer unused.
+    fn read(reads: &InlineReads) {
+        count(reads);
+    }
+
     /// Whether this process holds a shared lock on a read mark of the WAL index of `db`, as
     /// the kernel lists it (`/proc/locks`). SQLite locks byte 120 + 3 + i of the `-shm` file
     /// for read mark i; every connection also holds byte 128, which is not a read mark.
@@ -235,20 +236,17 @@ mod tests {
     fn the_lock_is_held_while_reads_happen_and_let_go_when_they_stop() {
         let dir = tempfile::tempdir().unwrap();
         let (path, _writer, reads) = database(dir.path());
-        let read = || {
-            count(&reads);
-        };
         std::thread::sleep(PERIOD * 3);
         assert!(!holds_a_read_mark(&path), "no reads, no lock");
         assert!(
-            eventually(|| holds_a_read_mark(&path), read),
+            eventually(|| holds_a_read_mark(&path), || read(&reads)),
             "reads outside any transaction, yet the process holds a read mark"
         );
         assert!(
             eventually(|| !holds_a_read_mark(&path), || ()),
             "let go once the reads stopped"
         );
-        assert!(eventually(|| holds_a_read_mark(&path), read));
+        assert!(eventually(|| holds_a_read_mark(&path), || read(&reads)));
         drop(reads);
         assert!(!holds_a_read_mark(&path), "the keeper ends with the reads");
     }
@@ -257,10 +255,7 @@ mod tests {
     fn reads_see_every_commit_while_the_lock_is_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (path, writer, reads) = database(dir.path());
-        let read = || {
-            count(&reads);
-        };
-        assert!(eventually(|| holds_a_read_mark(&path), read));
+        assert!(eventually(|| holds_a_read_mark(&path), || read(&reads)));
         for k in 1..=200 {
             writer.execute("INSERT INTO t (k) VALUES (?)", [k]).unwrap();
             assert_eq!(count(&reads), k, "the read right after commit {k}");
