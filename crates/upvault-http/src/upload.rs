@@ -63,7 +63,7 @@ pub(crate) async fn upload(State(state): State<AppState>, request: Request) -> A
             let name = field.name().unwrap_or_default().to_owned();
             let Some(filename) = field.file_name().map(str::to_owned) else {
                 let value = read_text_field(&mut field).await?;
-                params.insert(name, value);
+                params.insert(&name, &value);
                 continue;
             };
             if uploader.is_none()

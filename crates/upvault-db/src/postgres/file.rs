@@ -62,8 +62,8 @@ impl TryFrom<FileRow> for File {
             id: FileId(row.id),
             account_id: AccountId(row.account_id),
             folder_id: row.folder_id.map(FolderId),
-            blob_key: BlobKey::parse(&row.blob_key)
-                .ok_or_else(|| corrupt("blob key", &row.blob_key))?,
+            blob_key: BlobKey::from_string(row.blob_key)
+                .map_err(|raw| corrupt("blob key", &raw))?,
             status: Status::parse(&row.status)
                 .ok_or_else(|| corrupt("file status", &row.status))?,
             short_url: row.short_url,
