@@ -7,6 +7,9 @@
 //! span) goes to the default formatter. The tests pin the two to the same output.
 
 use std::fmt::{self, Write as _};
+use std::io::Write as _;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::{Format, Writer};
@@ -15,33 +18,71 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber: `RUST_LOG` filtering (default `info`) to stderr, colours
-/// only on a terminal.
-pub fn init() {
+/// only on a terminal. Keep the guard until the program ends (see [`LineWriter`]).
+pub fn init() -> LogGuard {
     use std::io::IsTerminal;
+    let writer = LineWriter::stderr();
+    let guard = writer.guard();
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         // Colour codes only for a terminal: in a log file they are noise.
         .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(LineWriter::stderr())
+        .with_writer(writer)
         .event_format(LogFormat::default())
         .init();
+    guard
 }
 
-/// Whole log lines written to one file descriptor, each by one `write`, without std's lock.
+/// How long an `INFO` (or quieter) line may wait in memory before it is written.
+const FLUSH_AFTER: Duration = Duration::from_millis(100);
+
+/// Lines held in memory past which they are written at once, whatever their age.
+const BUFFER_BYTES: usize = 64 * 1024;
+
+/// Log lines to one file descriptor, the routine ones in batches.
 ///
-/// `std::io::Stderr` takes a process-wide lock around every write so that lines from different
-/// threads do not interleave. With a line per request on both runtime threads, one thread
-/// often slept on that lock while the other was in the system call (a fifth of a `futex` call
-/// per request). The lock buys nothing here: each line is formatted whole and goes out in a
-/// single `write`, which the kernel keeps whole against other writers to the same file
-/// (appends and shared offsets are serialised) or pipe (up to `PIPE_BUF` bytes).
+/// Every request logs a line, and one `write` system call per line was about a tenth of a
+/// small API call's CPU (more when both runtime threads queued on `std::io::Stderr`'s lock).
+/// So, as nginx's `access_log ... buffer= flush=` does:
+/// - `INFO`, `DEBUG` and `TRACE` lines collect in memory and go out together, at most
+///   [`FLUSH_AFTER`] after the first of them or once [`BUFFER_BYTES`] have collected;
+/// - a `WARN` or `ERROR` line goes out at once, after the lines before it, so what explains a
+///   failure is never held back;
+/// - [`LogGuard`] writes what is left when the program ends, and from then on every line goes
+///   out at once.
+///
+/// A process killed outright loses at most the last [`FLUSH_AFTER`] of routine lines. With
+/// nothing collected, the flushing thread sleeps until a line arrives: an idle server has no
+/// timer ticking. Each batch is written whole by one holder of the output at a time, so lines
+/// keep their order and never interleave.
+#[derive(Debug, Clone)]
+pub struct LineWriter(Arc<Lines>);
+
 #[derive(Debug)]
-pub struct LineWriter {
-    /// A duplicate of the descriptor; `None` when there was none to duplicate (stderr closed),
-    /// in which case lines go through `std::io::stderr`, which drops them.
-    fd: Option<std::fs::File>,
+struct Lines {
+    pending: Mutex<Pending>,
+    /// Wakes the flushing thread when lines arrive after none were pending.
+    arrived: Condvar,
+    /// Held while a batch is written (taken before `pending` is let go, so batches go out in
+    /// the order they were taken).
+    output: Mutex<Output>,
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    bytes: Vec<u8>,
+    /// Set by [`LogGuard`]: from then on every line is written at once.
+    closed: bool,
+}
+
+#[derive(Debug)]
+enum Output {
+    /// A duplicate of the descriptor, written without std's lock.
+    Fd(std::fs::File),
+    /// std's stderr, when there was no descriptor to duplicate (it drops what it is given).
+    Std(std::io::Stderr),
 }
 
 impl LineWriter {
@@ -51,11 +92,32 @@ impl LineWriter {
         Self::to(std::io::stderr().as_fd())
     }
 
-    /// Lines to `fd`, which stays open and usable by its owner.
+    /// Lines to `fd`, which stays open and usable by its owner; starts the flushing thread,
+    /// which ends when the [`LogGuard`] is dropped.
     pub fn to(fd: std::os::fd::BorrowedFd<'_>) -> Self {
-        Self {
-            fd: fd.try_clone_to_owned().ok().map(std::fs::File::from),
+        let output = match fd.try_clone_to_owned() {
+            Ok(fd) => Output::Fd(std::fs::File::from(fd)),
+            Err(_) => Output::Std(std::io::stderr()),
+        };
+        let lines = Arc::new(Lines {
+            pending: Mutex::new(Pending::default()),
+            arrived: Condvar::new(),
+            output: Mutex::new(output),
+        });
+        let flusher = Arc::clone(&lines);
+        let started = std::thread::Builder::new()
+            .name("log-flush".into())
+            .spawn(move || flusher.flush_periodically());
+        if started.is_err() {
+            // Without the thread nothing would write routine lines: write each at once.
+            lock(&lines.pending).closed = true;
         }
+        Self(lines)
+    }
+
+    /// A guard that writes the pending lines when dropped; see [`LogGuard`].
+    pub fn guard(&self) -> LogGuard {
+        LogGuard(self.clone())
     }
 }
 
@@ -63,33 +125,113 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LineWriter {
     type Writer = Line<'a>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        match &self.fd {
-            Some(file) => Line::Fd(file),
-            None => Line::Std(std::io::stderr()),
+        self.line(true)
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        self.line(matches!(*meta.level(), Level::WARN | Level::ERROR))
+    }
+}
+
+impl LineWriter {
+    /// A line to write at once (`urgent`) or with the next batch.
+    fn line(&self, urgent: bool) -> Line<'_> {
+        Line {
+            lines: &self.0,
+            urgent,
         }
     }
 }
 
-/// Where one line goes; see [`LineWriter`].
+/// One line on its way to a [`LineWriter`] (tracing-subscriber writes each event whole).
 #[derive(Debug)]
-pub enum Line<'a> {
-    /// The duplicated descriptor (`&File` writes without a lock).
-    Fd(&'a std::fs::File),
-    /// std's stderr, when there was no descriptor to duplicate.
-    Std(std::io::Stderr),
+pub struct Line<'a> {
+    lines: &'a Lines,
+    urgent: bool,
 }
 
 impl std::io::Write for Line<'_> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        match self {
-            Self::Fd(file) => file.write(buf),
-            Self::Std(stderr) => stderr.write(buf),
-        }
+        self.lines.add(buf, self.urgent)?;
+        Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
+}
+
+impl Lines {
+    fn add(&self, line: &[u8], urgent: bool) -> std::io::Result<()> {
+        let mut pending = lock(&self.pending);
+        let first = pending.bytes.is_empty();
+        pending.bytes.extend_from_slice(line);
+        if urgent || pending.closed || pending.bytes.len() >= BUFFER_BYTES {
+            return self.write_out(pending);
+        }
+        if first {
+            self.arrived.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Writes the pending lines (the lock on them is let go once the output is held).
+    fn write_out(&self, mut pending: MutexGuard<'_, Pending>) -> std::io::Result<()> {
+        if pending.bytes.is_empty() {
+            return Ok(());
+        }
+        let batch = std::mem::take(&mut pending.bytes);
+        let mut output = lock(&self.output);
+        drop(pending);
+        match &mut *output {
+            Output::Fd(file) => file.write_all(&batch),
+            Output::Std(stderr) => stderr.write_all(&batch),
+        }
+    }
+
+    /// The flushing thread: once lines are pending, waits [`FLUSH_AFTER`] and writes them.
+    /// Ends when the lines are closed.
+    fn flush_periodically(&self) {
+        loop {
+            let mut pending = lock(&self.pending);
+            while pending.bytes.is_empty() && !pending.closed {
+                pending = self
+                    .arrived
+                    .wait(pending)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            if pending.closed {
+                return;
+            }
+            drop(pending);
+            std::thread::sleep(FLUSH_AFTER);
+            let _ = self.write_out(lock(&self.pending));
+        }
+    }
+
+    /// Writes what is pending, and every line after it at once.
+    fn close(&self) {
+        let mut pending = lock(&self.pending);
+        pending.closed = true;
+        self.arrived.notify_one();
+        let _ = self.write_out(pending);
+    }
+}
+
+/// Writes the pending log lines when dropped (at the end of `main`), after which every line is
+/// written at once.
+#[derive(Debug)]
+#[must_use = "the pending log lines are written when the guard is dropped"]
+pub struct LogGuard(LineWriter);
+
+impl Drop for LogGuard {
+    fn drop(&mut self) {
+        self.0 .0.close();
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// tracing-subscriber's default line (`{time} {level} {target}: {fields}`), written directly
@@ -419,36 +561,46 @@ mod tests {
         .unwrap();
     }
 
-    #[test]
-    fn lines_from_many_threads_reach_the_file_whole_and_in_full() {
-        use std::io::Write as _;
+    /// A writer to a new file opened for appending, as a service manager or `>>` opens a log.
+    fn log_file() -> (tempfile::TempDir, std::path::PathBuf, LineWriter) {
         use std::os::fd::AsFd;
-        use tracing_subscriber::fmt::MakeWriter;
-        const THREADS: usize = 8;
-        const LINES: usize = 2_000;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("server.log");
-        // As a service manager or `>>` opens a log: appending.
         let file = std::fs::File::options()
             .create(true)
             .append(true)
             .open(&path)
             .unwrap();
         let writer = LineWriter::to(file.as_fd());
-        drop(file); // the writer holds a descriptor of its own
+        (dir, path, writer) // the writer holds a descriptor of its own
+    }
+
+    fn written(path: &std::path::Path) -> String {
+        std::fs::read_to_string(path).unwrap()
+    }
+
+    #[test]
+    fn lines_from_many_threads_reach_the_file_whole_in_order_and_in_full() {
+        const THREADS: usize = 8;
+        const LINES: usize = 2_000;
+        let (_dir, path, writer) = log_file();
+        let guard = writer.guard();
         std::thread::scope(|scope| {
             for thread in 0..THREADS {
                 let writer = &writer;
                 scope.spawn(move || {
                     for n in 0..LINES {
-                        // Lines of different lengths, some long, as request lines are.
+                        // Lines of different lengths, some long as request lines are; every
+                        // hundredth is a warning, written at once with what is pending.
                         let line = format!("{thread} {n} {}\n", "x".repeat(n % 300));
-                        writer.make_writer().write_all(line.as_bytes()).unwrap();
+                        let mut out = writer.line(n % 100 == 0);
+                        io::Write::write_all(&mut out, line.as_bytes()).unwrap();
                     }
                 });
             }
         });
-        let text = std::fs::read_to_string(&path).unwrap();
+        drop(guard);
+        let text = written(&path);
         let mut seen = vec![0; THREADS];
         for line in text.lines() {
             let mut parts = line.split(' ');
@@ -456,11 +608,59 @@ mod tests {
             let n: usize = parts.next().unwrap().parse().unwrap();
             assert_eq!(parts.next(), Some("x".repeat(n % 300).as_str()), "{line:?}");
             assert_eq!(parts.next(), None, "{line:?}");
-            // Each thread's lines arrive in its own order.
             assert_eq!(n, seen[thread], "{line:?}");
             seen[thread] += 1;
         }
         assert_eq!(seen, vec![LINES; THREADS]);
+    }
+
+    #[test]
+    fn a_warning_goes_out_at_once_after_the_routine_lines_before_it() {
+        let (_dir, path, writer) = log_file();
+        let _guard = writer.guard();
+        for n in 0..3 {
+            io::Write::write_all(&mut writer.line(false), format!("info {n}\n").as_bytes())
+                .unwrap();
+        }
+        io::Write::write_all(&mut writer.line(true), b"warn\n").unwrap();
+        assert_eq!(written(&path), "info 0\ninfo 1\ninfo 2\nwarn\n");
+    }
+
+    #[test]
+    fn routine_lines_go_out_soon_without_anything_else_happening() {
+        let (_dir, path, writer) = log_file();
+        let _guard = writer.guard();
+        for round in 0..3 {
+            // The flushing thread sleeps between rounds, and wakes for the next line.
+            let line = format!("info {round}\n");
+            io::Write::write_all(&mut writer.line(false), line.as_bytes()).unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !written(&path).ends_with(&line) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{line:?} never written"
+                );
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        assert_eq!(written(&path), "info 0\ninfo 1\ninfo 2\n");
+    }
+
+    #[test]
+    fn a_full_buffer_goes_out_at_once_and_after_the_guard_every_line_does() {
+        let (_dir, path, writer) = log_file();
+        let line = format!("{}\n", "y".repeat(99));
+        let lines = BUFFER_BYTES / line.len() + 1;
+        for _ in 0..lines {
+            io::Write::write_all(&mut writer.line(false), line.as_bytes()).unwrap();
+        }
+        // The line that filled the buffer wrote it, without waiting for the flushing thread.
+        assert!(written(&path).len() >= BUFFER_BYTES);
+        drop(writer.guard());
+        io::Write::write_all(&mut writer.line(false), b"after\n").unwrap();
+        let text = written(&path);
+        assert_eq!(text.len(), lines * line.len() + "after\n".len());
+        assert!(text.ends_with("y\nafter\n"));
     }
 
     fn capture(
