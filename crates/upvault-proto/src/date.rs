@@ -34,7 +34,8 @@ pub fn format_datetime(at: DateTime<Utc>) -> String {
             (17..19, time.second().into()),
         ],
     );
-    out.iter().map(|&byte| char::from(byte)).collect()
+    // One copy of the ASCII buffer (collecting it char by char cost more than the digits).
+    String::from_utf8(out.to_vec()).expect("digits and punctuation are ASCII")
 }
 
 /// Writes each value's decimal digits, zero-padded, into its range of `out` (a value too
