@@ -5,6 +5,7 @@
 //! [`LogFormat`] writes the same bytes itself for events outside any span when the output has
 //! no colour codes (a log file, a pipe, journald); everything else (a terminal, events in a
 //! span) goes to the default formatter. The tests pin the two to the same output.
+//! [`LineWriter`] then writes the lines to stderr, the routine ones in batches.
 
 use std::fmt::{self, Write as _};
 use std::io::Write as _;
@@ -23,6 +24,13 @@ pub fn init() -> LogGuard {
     use std::io::IsTerminal;
     let writer = LineWriter::stderr();
     let guard = writer.guard();
+    // The lines that led up to a panic go out before its message, which std writes at once.
+    let on_panic = writer.clone();
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        on_panic.write_pending();
+        report(info);
+    }));
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -113,6 +121,17 @@ impl LineWriter {
             lock(&lines.pending).closed = true;
         }
         Self(lines)
+    }
+
+    /// Writes the pending lines now, unless this thread is in the middle of adding one (a
+    /// panic there must not wait on itself).
+    pub fn write_pending(&self) {
+        let pending = match self.0.pending.try_lock() {
+            Ok(pending) => pending,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        };
+        let _ = self.0.write_out(pending);
     }
 
     /// A guard that writes the pending lines when dropped; see [`LogGuard`].
@@ -644,6 +663,15 @@ mod tests {
             }
         }
         assert_eq!(written(&path), "info 0\ninfo 1\ninfo 2\n");
+    }
+
+    #[test]
+    fn pending_lines_can_be_written_on_demand() {
+        let (_dir, path, writer) = log_file();
+        let _guard = writer.guard();
+        io::Write::write_all(&mut writer.line(false), b"before the panic\n").unwrap();
+        writer.write_pending();
+        assert_eq!(written(&path), "before the panic\n");
     }
 
     #[test]
