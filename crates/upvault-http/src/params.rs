@@ -156,7 +156,8 @@ impl Params {
         let Some(query) = query else {
             return Params::default();
         };
-        // Decoding only shortens, so the names and values fit in the query's length.
+        // Decoding never lengthens (an escape of three bytes becomes one, or U+FFFD's three),
+        // so the names and values fit in the query's length.
         let mut params = Params(Pairs::Few {
             text: String::with_capacity(query.len()),
             ends: Vec::with_capacity(4),

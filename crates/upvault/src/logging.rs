@@ -138,6 +138,14 @@ impl LineWriter {
     pub fn guard(&self) -> LogGuard {
         LogGuard(self.clone())
     }
+
+    /// A line to write at once (`urgent`) or with the next batch.
+    fn line(&self, urgent: bool) -> Line<'_> {
+        Line {
+            lines: &self.0,
+            urgent,
+        }
+    }
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LineWriter {
@@ -149,16 +157,6 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LineWriter {
 
     fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
         self.line(matches!(*meta.level(), Level::WARN | Level::ERROR))
-    }
-}
-
-impl LineWriter {
-    /// A line to write at once (`urgent`) or with the next batch.
-    fn line(&self, urgent: bool) -> Line<'_> {
-        Line {
-            lines: &self.0,
-            urgent,
-        }
     }
 }
 
