@@ -162,6 +162,7 @@ impl BlobStore for LocalBlobStore {
             Err(Failure::TooLarge(max)) => Err(Error::LimitExceeded(Limit::MaxUploadSize(max))),
             Err(Failure::Body(err)) => Err(internal(err, "receiving the body for", &path)),
             Err(Failure::Disk(err)) => Err(internal(err, "writing", &path)),
+            Err(Failure::Memory(err)) => Err(internal(err, "buffering", &path)),
             Err(Failure::Worker(err)) => Err(Error::internal(err)),
         };
         match outcome {
@@ -345,12 +346,12 @@ fn read_ahead(file: fs::File, len: u64) -> ByteStream {
 
     fn start(file: fs::File, left: u64) -> Pending {
         let want = left.min(READ_CHUNK as u64) as usize;
-        // A reused buffer: a fresh one per chunk costs page faults, and the allocator kept the
-        // freed ones, which kept the server's resident memory high.
-        let mut buf = AlignedBuf::take();
+        // A reused buffer: a fresh one per chunk costs page faults.
         tokio::task::spawn_blocking(move || {
-            let chunk = match (&file).read_exact(buf.fill(want)) {
-                Ok(()) => Ok(buf.freeze()),
+            let read = AlignedBuf::take(READ_CHUNK)
+                .and_then(|mut buf| (&file).read_exact(buf.fill(want)).map(|()| buf));
+            let chunk = match read {
+                Ok(buf) => Ok(buf.freeze()),
                 Err(err) if err.kind() == std::io::ErrorKind::UnexpectedEof => Err(
                     std::io::Error::new(err.kind(), "the blob is shorter than it was"),
                 ),

@@ -9,8 +9,8 @@
 //! ```
 //!
 //! The async side only pulls chunks, counts them against the limit and copies the network
-//! chunks into 512 KiB page-aligned buffers; each buffer goes to every thread as a `Bytes` (a
-//! reference count, not a copy). The channels are bounded, so a slow disk or hasher slows the
+//! chunks into page-aligned buffers (2 MiB for a lone upload, down to 512 KiB as more run at
+//! once); each buffer goes to every thread as a `Bytes` (a reference count, not a copy). The channels are bounded, so a slow disk or hasher slows the
 //! reader down and memory stays at a few MiB whatever the upload's size.
 //!
 //! Where the file system allows it the file is written with `O_DIRECT` ([`Target::Direct`]):
@@ -18,7 +18,7 @@
 //! page cache and writing them back later. On this project's benchmark machine that copy cost as
 //! much CPU as the SHA-256, and a durable 1 GiB write went from 0.46 to 1.2 GB/s.
 
-use crate::buffer::{AlignedBuf, BUFFER_SIZE as WRITE_CHUNK, DIRECT_ALIGN};
+use crate::buffer::{AlignedBuf, UploadShare, DIRECT_ALIGN};
 use bytes::Bytes;
 use futures::StreamExt;
 use md5::{Digest, Md5};
@@ -63,6 +63,8 @@ pub(crate) enum Failure {
     Body(io::Error),
     /// Writing the file failed.
     Disk(io::Error),
+    /// No memory could be had for a buffer.
+    Memory(io::Error),
     /// A worker thread panicked or was cancelled.
     Worker(WorkerFailed),
 }
@@ -101,7 +103,7 @@ pub(crate) async fn write(
             if direct && chunk.len() % DIRECT_ALIGN != 0 {
                 // Only the last buffer can be partial: write it as whole zero-padded blocks,
                 // then cut the padding off.
-                let mut padded = AlignedBuf::zeroed(chunk.len().next_multiple_of(DIRECT_ALIGN));
+                let mut padded = AlignedBuf::zeroed(chunk.len().next_multiple_of(DIRECT_ALIGN))?;
                 padded.extend(&chunk);
                 file.write_all(padded.whole())?;
                 file.set_len(written + chunk.len() as u64)?;
@@ -123,7 +125,7 @@ pub(crate) async fn write(
     // Feed the threads until the body ends or something fails. A failed send means a thread
     // has gone (a disk error); its join below says why.
     let mut size = 0u64;
-    let mut glue = Coalescer::default();
+    let mut glue = Coalescer::new();
     let fed: Result<(), Failure> = async {
         while let Some(chunk) = body.next().await {
             let chunk = chunk.map_err(Failure::Body)?;
@@ -131,7 +133,7 @@ pub(crate) async fn write(
             if let Some(max) = max_bytes.filter(|max| size > *max) {
                 return Err(Failure::TooLarge(max));
             }
-            for buffer in glue.push(&chunk) {
+            for buffer in glue.push(&chunk).map_err(Failure::Memory)? {
                 if !(digests.feed(buffer.clone()).await && disk_tx.send(buffer).await.is_ok()) {
                     return Ok(());
                 }
@@ -264,25 +266,38 @@ fn spawn_yielding<T: Send + 'static>(
     result
 }
 
-/// Copies network chunks (of any size) into page-aligned [`WRITE_CHUNK`]-sized buffers.
-#[derive(Default)]
+/// Copies network chunks (of any size) into full page-aligned buffers, as large as this
+/// upload's share of the buffer memory allows ([`UploadShare`]).
 pub(crate) struct Coalescer {
     pending: Option<AlignedBuf>,
+    share: UploadShare,
 }
 
 impl Coalescer {
-    /// Takes a chunk; returns the buffers it filled.
-    pub(crate) fn push(&mut self, mut chunk: &[u8]) -> Vec<Bytes> {
+    /// The coalescer of one upload, counted among the uploads running until it is dropped.
+    pub(crate) fn new() -> Self {
+        Self {
+            pending: None,
+            share: UploadShare::join(),
+        }
+    }
+
+    /// Takes a chunk; returns the buffers it filled. Fails only if no memory can be had for a
+    /// buffer.
+    pub(crate) fn push(&mut self, mut chunk: &[u8]) -> io::Result<Vec<Bytes>> {
         let mut ready = Vec::new();
         while !chunk.is_empty() {
-            let pending = self.pending.get_or_insert_with(AlignedBuf::take);
+            let pending = match &mut self.pending {
+                Some(pending) => pending,
+                empty => empty.insert(AlignedBuf::take(self.share.buffer_size())?),
+            };
             let taken = pending.extend(chunk);
             chunk = &chunk[taken..];
-            if pending.len() == WRITE_CHUNK {
+            if pending.len() == pending.capacity() {
                 ready.extend(self.pending.take().map(AlignedBuf::freeze));
             }
         }
-        ready
+        Ok(ready)
     }
 
     /// The last, partial buffer.
@@ -297,16 +312,17 @@ impl Coalescer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::buffer::{BUFFER_SIZE, UPLOAD_BUFFER_MAX};
 
     fn run(sizes: &[usize]) -> Vec<usize> {
-        let mut glue = Coalescer::default();
+        let mut glue = Coalescer::new();
         let mut out = Vec::new();
         let mut all_in = Vec::new();
         let mut all_out = Vec::new();
         for (n, size) in sizes.iter().enumerate() {
             let chunk = Bytes::from(vec![n as u8; *size]);
             all_in.extend_from_slice(&chunk);
-            for buffer in glue.push(&chunk) {
+            for buffer in glue.push(&chunk).unwrap() {
                 assert_eq!(
                     buffer.as_ptr() as usize % DIRECT_ALIGN,
                     0,
@@ -331,11 +347,31 @@ mod tests {
 
     #[test]
     fn chunks_are_cut_into_full_aligned_buffers() {
-        let mb = WRITE_CHUNK;
-        assert_eq!(run(&[mb / 2, mb / 2, 10]), vec![mb, 10]);
-        assert_eq!(run(&[100, mb]), vec![mb, 100]);
-        assert_eq!(run(&[100, 3 * mb]), vec![mb, mb, mb, 100]);
-        assert_eq!(run(&[2 * mb, 5]), vec![mb, mb, 5]);
+        let small = BUFFER_SIZE;
+        for sizes in [
+            &[small / 2, small / 2, 10][..],
+            &[100, small],
+            &[100, 3 * small],
+            &[2 * small, 5],
+            &[UPLOAD_BUFFER_MAX, 7 * small + 1, 1, 1],
+            &[4 * UPLOAD_BUFFER_MAX],
+        ] {
+            let cut = run(sizes);
+            assert_eq!(
+                cut.iter().sum::<usize>(),
+                sizes.iter().sum::<usize>(),
+                "{sizes:?}"
+            );
+            // Other tests' uploads change the size between buffers, never within one.
+            let (last, full) = cut.split_last().unwrap();
+            for len in full {
+                assert!(
+                    len.is_power_of_two() && (small..=UPLOAD_BUFFER_MAX).contains(len),
+                    "a full buffer of an upload's size, not {len} ({sizes:?})"
+                );
+            }
+            assert!(*last > 0 && *last <= UPLOAD_BUFFER_MAX);
+        }
         assert_eq!(run(&[]), Vec::<usize>::new());
         assert_eq!(run(&[0, 0]), Vec::<usize>::new());
     }
@@ -362,8 +398,9 @@ mod tests {
 
     #[tokio::test]
     async fn direct_and_buffered_files_hold_exactly_the_bytes() {
-        let mb = WRITE_CHUNK;
-        let data: Vec<u8> = (0..3 * mb + 5000).map(|i| (i * 31 % 251) as u8).collect();
+        let mb = BUFFER_SIZE;
+        let most = 2 * UPLOAD_BUFFER_MAX + 5000;
+        let data: Vec<u8> = (0..most).map(|i| (i * 31 % 251) as u8).collect();
         for direct in [true, false] {
             for (len, piece) in [
                 (0, 1),
@@ -374,6 +411,7 @@ mod tests {
                 (mb, 65536),
                 (mb + 123, 16384),
                 (3 * mb + 5000, 100_000),
+                (most, 1 << 20),
             ] {
                 let (stored, written) = write_through(&data[..len], piece, direct).await;
                 assert_eq!(stored.len(), len, "size, direct={direct}");
@@ -385,6 +423,24 @@ mod tests {
                     <[u8; 32]>::from(Sha256::digest(&data[..len]))
                 );
             }
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_uploads_changing_buffer_sizes_keep_every_byte() {
+        // As uploads start and finish, each one's next buffer changes size.
+        let uploads = (0..5u8).map(|n| {
+            let len = UPLOAD_BUFFER_MAX * 3 + 4096 * usize::from(n) + usize::from(n);
+            let data: Vec<u8> = (0..len).map(|i| (i * 7 + usize::from(n)) as u8).collect();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(n) * 5)).await;
+                let (stored, written) = write_through(&data, 70_000, n % 2 == 0).await;
+                assert!(stored == data, "upload {n} holds its bytes");
+                assert_eq!(written.md5, <[u8; 16]>::from(Md5::digest(&data)));
+            })
+        });
+        for upload in futures::future::join_all(uploads).await {
+            upload.unwrap();
         }
     }
 

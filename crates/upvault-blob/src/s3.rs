@@ -224,24 +224,24 @@ impl S3BlobStore {
         max_bytes: Option<u64>,
     ) -> Result<(u64, [u8; 16], [u8; 32])> {
         let digests = Digests::start();
-        let mut glue = Coalescer::default();
+        let mut glue = Coalescer::new();
         let mut part = PartBuffer::default();
         let mut multipart = Multipart::new(Arc::clone(&self.store), location.clone());
         let mut size = 0u64;
 
+        let failed = |doing: &str, err: std::io::Error| {
+            Error::Internal(
+                anyhow::Error::new(err).context(format!("{doing} the body for {location}")),
+            )
+        };
         let sent: Result<()> = async {
             while let Some(chunk) = body.next().await {
-                let chunk = chunk.map_err(|err| {
-                    Error::Internal(
-                        anyhow::Error::new(err)
-                            .context(format!("receiving the body for {location}")),
-                    )
-                })?;
+                let chunk = chunk.map_err(|err| failed("receiving", err))?;
                 size += chunk.len() as u64;
                 if let Some(max) = max_bytes.filter(|max| size > *max) {
                     return Err(Error::LimitExceeded(Limit::MaxUploadSize(max)));
                 }
-                for buffer in glue.push(&chunk) {
+                for buffer in glue.push(&chunk).map_err(|err| failed("buffering", err))? {
                     let _ = digests.feed(buffer.clone()).await;
                     part.push(buffer);
                     while part.len >= self.part_size {
