@@ -10,8 +10,9 @@
 //!
 //! The async side only pulls chunks, counts them against the limit and copies the network
 //! chunks into page-aligned buffers (2 MiB for a lone upload, down to 512 KiB as more run at
-//! once); each buffer goes to every thread as a `Bytes` (a reference count, not a copy). The channels are bounded, so a slow disk or hasher slows the
-//! reader down and memory stays at a few MiB whatever the upload's size.
+//! once); each buffer goes to every thread as a `Bytes` (a reference count, not a copy). The
+//! channels are bounded, so a slow disk or hasher slows the reader down and memory stays at a
+//! few MiB whatever the upload's size.
 //!
 //! Where the file system allows it the file is written with `O_DIRECT` ([`Target::Direct`]):
 //! the kernel then moves the aligned buffers to the disk itself instead of copying them into the
