@@ -271,6 +271,9 @@ mod tests {
         let more_than_any_machine = 1 << 62;
         assert!(AlignedBuf::take(more_than_any_machine).is_err());
         assert!(AlignedBuf::zeroed(more_than_any_machine).is_err());
-        assert!(AlignedBuf::take(BUFFER_SIZE).is_ok(), "and the next one is fine");
+        assert!(
+            AlignedBuf::take(BUFFER_SIZE).is_ok(),
+            "and the next one is fine"
+        );
     }
 }
