@@ -25,38 +25,36 @@ static UPLOADS: AtomicUsize = AtomicUsize::new(0);
 
 /// Spare buffers, reused by the next buffer of that size of any transfer: a fresh one costs a
 /// page fault per 4 KiB.
-static SPARES: Mutex<Spares> = Mutex::new(Spares {
-    maps: Vec::new(),
-    bytes: 0,
-});
+static SPARES: Mutex<Spares> = Mutex::new(Spares { maps: Vec::new() });
 /// Bytes of spare buffers kept at most (sixteen of [`BUFFER_SIZE`]).
 const SPARES_KEPT: usize = 8 << 20;
 
 /// The spare buffers, of any of the sizes in use, oldest first.
 struct Spares {
     maps: Vec<MmapMut>,
-    bytes: usize,
 }
 
 impl Spares {
+    /// Bytes kept (a handful of spares, summed when asked).
+    fn bytes(&self) -> usize {
+        self.maps.iter().map(|map| map.len()).sum()
+    }
+
     /// A spare of exactly `size` bytes.
     fn take(&mut self, size: usize) -> Option<MmapMut> {
         let at = self.maps.iter().rposition(|spare| spare.len() == size)?;
-        let spare = self.maps.remove(at);
-        self.bytes -= spare.len();
-        Some(spare)
+        Some(self.maps.remove(at))
     }
 
     /// Keeps `spare` if it fits, making room by unmapping spares of other sizes (the sizes
     /// uploads no longer ask for, once more of them run), oldest first.
     fn keep(&mut self, spare: MmapMut) {
-        while self.bytes + spare.len() > SPARES_KEPT {
+        while self.bytes() + spare.len() > SPARES_KEPT {
             let Some(other) = self.maps.iter().position(|old| old.len() != spare.len()) else {
                 return;
             };
-            self.bytes -= self.maps.remove(other).len();
+            self.maps.remove(other);
         }
-        self.bytes += spare.len();
         self.maps.push(spare);
     }
 }
@@ -242,28 +240,21 @@ mod tests {
     #[test]
     fn spares_are_bounded_and_make_way_for_the_size_in_use() {
         let spare = |bytes| map_zeroed(bytes).unwrap();
-        let mut spares = Spares {
-            maps: Vec::new(),
-            bytes: 0,
-        };
+        let mut spares = Spares { maps: Vec::new() };
         for _ in 0..SPARES_KEPT / UPLOAD_BUFFER_MAX + 2 {
             spares.keep(spare(UPLOAD_BUFFER_MAX));
         }
-        assert_eq!(spares.bytes, SPARES_KEPT, "full, the extra ones freed");
+        assert_eq!(spares.bytes(), SPARES_KEPT, "full, the extra ones freed");
         // Small buffers now in demand push the large ones out, the oldest first.
         for _ in 0..SPARES_KEPT / BUFFER_SIZE {
             spares.keep(spare(BUFFER_SIZE));
         }
         assert!(spares.maps.iter().all(|map| map.len() == BUFFER_SIZE));
-        assert_eq!(spares.bytes, SPARES_KEPT);
+        assert_eq!(spares.bytes(), SPARES_KEPT);
         assert!(spares.take(UPLOAD_BUFFER_MAX).is_none());
         let taken = spares.take(BUFFER_SIZE).unwrap();
         assert_eq!(taken.len(), BUFFER_SIZE);
-        assert_eq!(spares.bytes, SPARES_KEPT - BUFFER_SIZE);
-        assert_eq!(
-            spares.bytes,
-            spares.maps.iter().map(|map| map.len()).sum::<usize>()
-        );
+        assert_eq!(spares.bytes(), SPARES_KEPT - BUFFER_SIZE);
     }
 
     #[test]
