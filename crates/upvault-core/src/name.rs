@@ -38,8 +38,16 @@ pub fn validate(raw: &str) -> Result<String, &'static str> {
 
 /// The name of an uploaded or imported file: never refused, so a long or empty name from a
 /// browser or URL does not lose the upload; it is shortened keeping its extension.
+///
+/// A name that carries a path keeps its last component (`reports/2024/x.csv` and
+/// `C:\Users\me\x.csv` are `x.csv`), as PHP hands file names to the real YetiShare server:
+/// clients that send the path of an open file rely on it. Renames keep [`validate`]'s rule.
 pub fn for_upload(raw: &str) -> String {
-    let name = clean(raw);
+    let last = raw
+        .rsplit(['/', '\\'])
+        .find(|part| !clean(part).is_empty())
+        .unwrap_or_default();
+    let name = clean(last);
     let name = if name.is_empty() || name == "." || name == ".." {
         "file".to_owned()
     } else {
@@ -153,6 +161,16 @@ mod tests {
         let short = for_upload(&long);
         assert_eq!(short.chars().count(), MAX_NAME_CHARS);
         assert!(short.ends_with(".jpeg"));
+    }
+
+    #[test]
+    fn upload_names_keep_the_last_component_of_a_path() {
+        assert_eq!(for_upload("reports/2024/x.csv"), "x.csv");
+        assert_eq!(for_upload("C:\\Users\\me\\x.csv"), "x.csv");
+        assert_eq!(for_upload("/abs/dir/"), "dir");
+        assert_eq!(for_upload("../../etc/passwd"), "passwd");
+        assert_eq!(for_upload("//"), "file");
+        assert_eq!(for_upload("🦀 ملف.txt"), "🦀 ملف.txt");
     }
 
     #[test]

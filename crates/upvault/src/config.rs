@@ -421,14 +421,19 @@ impl Config {
 
     /// Refuses values that cannot work, naming the key.
     pub fn validate(&self) -> anyhow::Result<()> {
-        self.listen
-            .parse::<std::net::SocketAddr>()
-            .with_context(|| {
-                format!(
-                    "listen: {:?} is not an address such as 127.0.0.1:8080",
-                    self.listen
-                )
-            })?;
+        // A host name is fine as long as it resolves (`localhost:8080`), as for the listener.
+        let resolved = std::net::ToSocketAddrs::to_socket_addrs(self.listen.as_str())
+            .map(|mut addresses| addresses.next().is_some());
+        anyhow::ensure!(
+            matches!(resolved, Ok(true)),
+            "listen: {:?} is not an address or host name with a port, such as 127.0.0.1:8080 \
+             or localhost:8080{}",
+            self.listen,
+            match resolved {
+                Err(err) => format!(" ({err})"),
+                _ => String::new(),
+            }
+        );
         match self.storage.backend.as_str() {
             "local" => {}
             "s3" => anyhow::ensure!(
@@ -556,6 +561,92 @@ mod tests {
             assert!(!config.api.http_error_codes);
             Ok(())
         });
+    }
+
+    /// Every key of the example, commented out or not, by section (`""` = top level).
+    fn example_keys() -> std::collections::BTreeSet<String> {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../upvault.example.toml");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut section = String::new();
+        let mut keys = std::collections::BTreeSet::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                section = format!("{name}.");
+                continue;
+            }
+            let line = line.strip_prefix('#').unwrap_or(line).trim_start();
+            if let Some((key, _)) = line.split_once('=') {
+                let key = key.trim();
+                if !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                    keys.insert(format!("{section}{key}"));
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn the_example_lists_every_config_key() {
+        // JSON keeps `None` fields as null, so optional keys are listed too.
+        let defaults = serde_json::to_value(Config::default()).unwrap();
+        let mut missing = Vec::new();
+        let documented = example_keys();
+        for (key, value) in defaults.as_object().unwrap() {
+            let nested = value.as_object().map(|table| {
+                table
+                    .keys()
+                    .map(|inner| format!("{key}.{inner}"))
+                    .collect()
+            });
+            for key in nested.unwrap_or_else(|| vec![key.clone()]) {
+                if !documented.contains(&key) {
+                    missing.push(key);
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "upvault.example.toml does not list {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_example_parses_with_every_commented_key_set() {
+        // The commented-out examples must be valid keys and values too.
+        figment::Jail::expect_with(|jail| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../upvault.example.toml");
+            let text = std::fs::read_to_string(path).unwrap();
+            let uncommented: String = text
+                .lines()
+                .map(|line| match line.strip_prefix("# ") {
+                    Some(rest)
+                        if rest.split_once(" = ").is_some_and(|(key, _)| {
+                            key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                        }) =>
+                    {
+                        format!("{rest}\n")
+                    }
+                    _ => format!("{line}\n"),
+                })
+                .collect();
+            jail.create_file("all.toml", &uncommented)?;
+            let config = Config::load(Some(Path::new("all.toml"))).map_err(|e| format!("{e:#}"))?;
+            assert_eq!(config.web.secure_cookies, Some(true));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn listen_takes_a_host_name_that_resolves() {
+        let mut config = Config {
+            listen: "localhost:8080".into(),
+            ..Config::default()
+        };
+        config.validate().unwrap();
+        config.listen = "localhost".into();
+        let err = format!("{:#}", config.validate().unwrap_err());
+        assert!(err.contains("localhost:8080"), "{err}");
     }
 
     #[test]
