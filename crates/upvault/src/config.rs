@@ -593,12 +593,9 @@ mod tests {
         let mut missing = Vec::new();
         let documented = example_keys();
         for (key, value) in defaults.as_object().unwrap() {
-            let nested = value.as_object().map(|table| {
-                table
-                    .keys()
-                    .map(|inner| format!("{key}.{inner}"))
-                    .collect()
-            });
+            let nested = value
+                .as_object()
+                .map(|table| table.keys().map(|inner| format!("{key}.{inner}")).collect());
             for key in nested.unwrap_or_else(|| vec![key.clone()]) {
                 if !documented.contains(&key) {
                     missing.push(key);

@@ -22,7 +22,11 @@ async fn an_uploaded_name_that_carries_a_path_keeps_its_last_component() {
     let answer = server.upload(&user, "r.txt", b"r".to_vec(), &[]).await;
     let id = answer["data"][0]["file_id"].as_str().unwrap().to_owned();
     server
-        .ok(&user, "file/edit", &[("file_id", &id), ("filename", "a/b.txt")])
+        .ok(
+            &user,
+            "file/edit",
+            &[("file_id", &id), ("filename", "a/b.txt")],
+        )
         .await;
     let info = server.ok(&user, "file/info", &[("file_id", &id)]).await;
     assert_eq!(info["filename"], "a_b.txt");
