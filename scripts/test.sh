@@ -18,10 +18,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1; then
-    echo "== installing chromium and chromium-driver (apt-get)" >&2
+# Chromium drives the page tests; curl is the third-party client of the upload tests.
+if ! { command -v chromium && command -v chromedriver && command -v curl; } >/dev/null 2>&1; then
+    echo "== installing chromium, chromium-driver and curl (apt-get)" >&2
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver curl >&2
 fi
 
 echo "== starting PostgreSQL" >&2

@@ -32,6 +32,9 @@ pub trait AccountRepo: Send + Sync {
     async fn account_by_username(&self, username: &str) -> Result<Option<Account>>;
     /// How many accounts exist (first-start bootstrap).
     async fn count_accounts(&self) -> Result<u64>;
+    /// Replaces the account's password hash and ends its access tokens, together; false when
+    /// the account does not exist.
+    async fn set_password_hash(&self, id: AccountId, password_hash: &str) -> Result<bool>;
     /// Records a successful login.
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()>;
     /// Stores an API key pair (key2 already hashed).

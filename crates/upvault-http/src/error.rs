@@ -4,7 +4,7 @@
 //! config, turns the class into the status (200 for documented errors, or 400/401/404 with
 //! `[api] http_error_codes = true`) and logs server faults with their chain.
 
-use crate::serve::BodyStall;
+use crate::serve::BodyWatch;
 use crate::AppState;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
@@ -163,19 +163,30 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// The body-stall marker of a request, to hand to [`settle_status`] with its response.
-pub(crate) fn stall_of(request: &Request) -> Option<BodyStall> {
-    request.extensions().get::<BodyStall>().cloned()
+/// The body watch of a request, to hand to [`settle_status`] with its response.
+pub(crate) fn watch_of(request: &Request) -> Option<BodyWatch> {
+    request.extensions().get::<BodyWatch>().cloned()
 }
 
+/// The status logged for a request whose client went away mid-body (nginx's convention):
+/// nobody reads the answer.
+const CLIENT_CLOSED_REQUEST: u16 = 499;
+
 /// Sets the status of documented errors from the config and logs server faults; a request
-/// whose body stalled is answered 408 whatever its handler made of it.
+/// whose body stalled is answered 408 whatever its handler made of it, and one whose client
+/// broke off its body is logged as the client's doing (499), not as our fault.
 pub(crate) fn settle_status(
     state: &AppState,
-    stall: Option<BodyStall>,
+    watch: Option<BodyWatch>,
     mut response: Response,
 ) -> Response {
-    if let Some(stall) = stall.filter(BodyStall::happened) {
+    if watch.as_ref().is_some_and(BodyWatch::aborted) {
+        response.extensions_mut().remove::<ErrorInfo>();
+        *response.status_mut() =
+            StatusCode::from_u16(CLIENT_CLOSED_REQUEST).expect("499 is a valid status code");
+        return response;
+    }
+    if let Some(stall) = watch.filter(BodyWatch::stalled) {
         // Whatever the handler made of its failed body (a stream error is a fault in most
         // places), the cause is the client's silence: say so, and do not blame ourselves.
         warn!(

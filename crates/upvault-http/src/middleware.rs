@@ -8,7 +8,7 @@
 //! which clones and boxes the service under it and boxes its future again, on every request.
 
 use crate::client_ip::ClientIp;
-use crate::error::{settle_status, stall_of, ApiError};
+use crate::error::{settle_status, watch_of, ApiError};
 use crate::AppState;
 use axum::extract::{MatchedPath, Request};
 use axum::response::{IntoResponse, Response};
@@ -80,7 +80,7 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let state = self.layer.state.clone();
         let line = RequestLine::start(&request);
-        let stall = stall_of(&request);
+        let watch = watch_of(&request);
         let (mut parts, body) = request.into_parts();
         let client = self
             .layer
@@ -105,7 +105,7 @@ where
                 },
                 Err(err) => ApiError::from(err).into_response(),
             };
-            Ok(line.finish(settle_status(&state, stall, response)))
+            Ok(line.finish(settle_status(&state, watch, response)))
         })
     }
 }

@@ -1,5 +1,9 @@
 //! Request parameters: the query string merged with a urlencoded, multipart or JSON body
 //! (SPEC.md §1: existing clients use both GET and POST). Body values win over query values.
+//!
+//! [`FromParams`] turns them into an endpoint's typed request (`upvault_proto::requests`),
+//! reading the pairs in place: no serde pass through a map, no copy of a value that the
+//! request does not keep.
 
 use crate::error::{ApiError, ErrorClass};
 use crate::AppState;
@@ -9,7 +13,14 @@ use http::header::CONTENT_TYPE;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use upvault_core::{AccountId, FolderId};
-use upvault_proto::messages;
+use upvault_proto::{messages, FolderRef, Visibility};
+
+/// An endpoint's typed request, read from its parameters with the documented messages: each
+/// parameter in the order the endpoint checks them, the first refusal answering.
+pub trait FromParams: Sized {
+    /// The request, or the refusal of its first bad parameter.
+    fn from_params(params: &Params) -> Result<Self, ApiError>;
+}
 
 /// All parameters of a request, the last value of a name winning.
 #[derive(Debug, Default, Clone)]
@@ -135,6 +146,47 @@ impl Params {
         self.get(name).map(|raw| folder_ref(name, raw)).transpose()
     }
 
+    /// An optional id parameter: absent or blank → `None`, not a whole number → refused.
+    pub fn optional_id<T>(
+        &self,
+        name: &str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, ApiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(_) => self.require_id(name, parse).map(Some),
+        }
+    }
+
+    /// A required folder parameter as sent: `0` the root, else a folder id.
+    pub fn require_folder_ref(&self, name: &str) -> Result<FolderRef, ApiError> {
+        self.require_folder(name).map(wire_folder)
+    }
+
+    /// An optional folder parameter as sent: absent or blank → `None` (the endpoint says
+    /// whether that is the root or "keep"), `0` the root, else a folder id.
+    pub fn folder_ref(&self, name: &str) -> Result<Option<FolderRef>, ApiError> {
+        self.folder_change(name)
+            .map(|change| change.map(wire_folder))
+    }
+
+    /// `is_public`: absent or blank → `None`; anything but `0`, `1`, `2` → refused.
+    pub fn visibility(&self, name: &str) -> Result<Option<Visibility>, ApiError> {
+        self.get(name)
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .ok()
+                    .and_then(Visibility::from_code)
+                    .ok_or_else(|| ApiError::bad_param(messages::BAD_IS_PUBLIC))
+            })
+            .transpose()
+    }
+
+    /// A parameter that is present and not blank, as an owned string.
+    pub fn owned(&self, name: &str) -> Option<String> {
+        self.get(name).map(str::to_owned)
+    }
+
     /// `access_token` and `account_id` as sent, for [`upvault_core::service::AuthService`].
     pub fn credentials(&self) -> (Option<&str>, Option<&str>) {
         (self.get("access_token"), self.get("account_id"))
@@ -174,6 +226,11 @@ fn folder_ref(name: &str, raw: &str) -> Result<Option<FolderId>, ApiError> {
     FolderId::parse(raw)
         .map(Some)
         .ok_or_else(|| ApiError::bad_param(messages::bad_id(name)))
+}
+
+/// A folder of the domain as the wire names it (`0` the root).
+fn wire_folder(folder: Option<FolderId>) -> FolderRef {
+    folder.map_or(FolderRef::ROOT, |id| FolderRef(id.0))
 }
 
 /// Parses the account id of `account_id` for places that need it before authentication.

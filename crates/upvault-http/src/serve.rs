@@ -6,7 +6,10 @@
 //!   (the handler's error path removes whatever it had stored), and a response that the client
 //!   does not read for `idle_timeout` ends the connection;
 //! - there is no limit on a transfer's total time: a 10 GB upload on a slow line only has to
-//!   keep moving.
+//!   keep moving;
+//! - a body the handler stops reading (an upload refused part-way) is read on and discarded,
+//!   up to [`DRAIN_BYTES`] or [`DRAIN_TIME`], while the answer goes out: closing a connection
+//!   the client is still sending on resets it, and most clients then lose the answer.
 //!
 //! Each request carries `ConnectInfo<SocketAddr>` (the peer) like `axum::serve`'s. On shutdown
 //! the listener closes, idle connections close, and in-flight requests are drained.
@@ -59,19 +62,31 @@ impl Default for ServeConfig {
     }
 }
 
-/// Marks a request whose body stalled: the body sets it, the API's error middleware reads it
-/// to answer 408 instead of reporting a fault of ours.
+/// Most of a refused body read and discarded after its answer.
+pub const DRAIN_BYTES: u64 = 1 << 30;
+/// Longest time spent discarding a refused body.
+pub const DRAIN_TIME: Duration = Duration::from_secs(60);
+
+/// How a request's body ended when it did not end well: the body sets it, the API's error
+/// middleware reads it to answer 408 (stalled) or log the client's abort (499) instead of
+/// reporting a fault of ours.
 #[derive(Debug, Clone, Default)]
-pub struct BodyStall {
+pub struct BodyWatch {
     stalled: Arc<AtomicBool>,
+    aborted: Arc<AtomicBool>,
     /// The idle timeout that was exceeded.
     pub timeout: Duration,
 }
 
-impl BodyStall {
-    /// Whether the body stalled.
-    pub fn happened(&self) -> bool {
+impl BodyWatch {
+    /// Whether the client went silent in the middle of the body.
+    pub fn stalled(&self) -> bool {
         self.stalled.load(Ordering::Acquire)
+    }
+
+    /// Whether the client closed or broke the connection in the middle of the body.
+    pub fn aborted(&self) -> bool {
+        self.aborted.load(Ordering::Acquire)
     }
 }
 
@@ -103,14 +118,18 @@ pub async fn serve(
             let io = TokioIo::new(WriteStallGuard::new(stream, config.idle_timeout));
             let idle = config.idle_timeout;
             let service = hyper::service::service_fn(move |request: http::Request<Incoming>| {
-                let stall = BodyStall {
-                    stalled: Arc::default(),
+                let watch = BodyWatch {
                     timeout: idle,
+                    ..BodyWatch::default()
                 };
                 let (mut parts, incoming) = request.into_parts();
-                let body = IdleBody::wrap(incoming, stall.clone(), idle);
+                let expects_continue = parts
+                    .headers
+                    .get(http::header::EXPECT)
+                    .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+                let body = IdleBody::wrap(incoming, watch.clone(), idle, expects_continue);
                 parts.extensions.insert(ConnectInfo(peer));
-                parts.extensions.insert(stall);
+                parts.extensions.insert(watch);
                 let request = http::Request::from_parts(parts, body);
                 router.clone().oneshot(request)
             });
@@ -166,12 +185,18 @@ async fn accept_failed(err: io::Error) {
 
 /// The request body, failing once the client has sent nothing for `idle` while the server
 /// waits for it. The clock runs only while the handler reads: time the server spends
-/// working is not the client's silence.
+/// working is not the client's silence. Dropped unfinished, it drains the rest (see the
+/// module documentation).
 struct IdleBody {
     inner: Option<Incoming>,
-    stall: BodyStall,
+    watch: BodyWatch,
     idle: Duration,
     timer: Option<Pin<Box<Sleep>>>,
+    /// The client asked to hear `100 Continue` before it sends, which hyper says only once the
+    /// body is first read.
+    expects_continue: bool,
+    /// A frame was asked for, so the client was told to send (or sends unasked).
+    started: bool,
 }
 
 /// The error of a stalled body.
@@ -191,12 +216,19 @@ impl std::fmt::Display for BodyStalled {
 impl std::error::Error for BodyStalled {}
 
 impl IdleBody {
-    fn wrap(incoming: Incoming, stall: BodyStall, idle: Duration) -> axum::body::Body {
+    fn wrap(
+        incoming: Incoming,
+        watch: BodyWatch,
+        idle: Duration,
+        expects_continue: bool,
+    ) -> axum::body::Body {
         let body = Self {
             inner: Some(incoming),
-            stall,
+            watch,
             idle,
             timer: None,
+            expects_continue,
+            started: false,
         };
         axum::body::Body::new(body)
     }
@@ -214,10 +246,22 @@ impl Body for IdleBody {
         let Some(inner) = this.inner.as_mut() else {
             return Poll::Ready(None);
         };
+        this.started = true;
         match Pin::new(inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
+            Poll::Ready(None) => {
                 this.timer = None;
-                Poll::Ready(frame.map(|result| result.map_err(Into::into)))
+                this.inner = None;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(err))) => {
+                this.timer = None;
+                this.inner = None;
+                this.watch.aborted.store(true, Ordering::Release);
+                Poll::Ready(Some(Err(err.into())))
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                this.timer = None;
+                Poll::Ready(Some(Ok(frame)))
             }
             Poll::Pending => {
                 let idle = this.idle;
@@ -227,7 +271,7 @@ impl Body for IdleBody {
                 ready!(timer.as_mut().poll(cx));
                 this.timer = None;
                 this.inner = None;
-                this.stall.stalled.store(true, Ordering::Release);
+                this.watch.stalled.store(true, Ordering::Release);
                 Poll::Ready(Some(Err(Box::new(BodyStalled(idle)))))
             }
         }
@@ -242,6 +286,38 @@ impl Body for IdleBody {
             .as_ref()
             .map_or_else(|| SizeHint::with_exact(0), Body::size_hint)
     }
+}
+
+impl Drop for IdleBody {
+    fn drop(&mut self) {
+        let Some(rest) = self.inner.take() else {
+            return;
+        };
+        // Unread and never asked for, a body that waits for `100 Continue` is not coming.
+        if rest.is_end_stream() || (self.expects_continue && !self.started) {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(drain(rest));
+        }
+    }
+}
+
+/// Reads and discards what is left of a body, within the drain bounds; then drops it, which
+/// lets hyper close the connection.
+async fn drain(mut rest: Incoming) {
+    use http_body_util::BodyExt as _;
+    let mut left = DRAIN_BYTES;
+    let discard = async {
+        while let Some(Ok(frame)) = rest.frame().await {
+            let len = frame.data_ref().map_or(0, Bytes::len) as u64;
+            left = left.saturating_sub(len);
+            if left == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
 }
 
 /// The connection, failing a write that the client has not made room for within `idle` (a

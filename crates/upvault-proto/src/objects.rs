@@ -2,243 +2,322 @@
 //!
 //! Ids, sizes and counts are strings where the samples show strings and numbers where they show
 //! numbers; absent values are `null`. Fields beyond the samples are extras and never replace one.
+//! Every object reads back what it writes (`Deserialize`), so a client decodes the server's
+//! answers with the same types; the doc comments are the OpenAPI document's descriptions.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use utoipa::ToSchema;
 
-/// `/authorize` data.
-#[derive(Debug, Clone, Serialize)]
+/// `/authorize` data: the token to send as `access_token` with `account_id` on every other call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AuthorizeData {
-    /// 128 characters of `[A-Za-z0-9]`.
+    /// The access token: 128 characters of `[A-Za-z0-9]`. It expires after 1 hour without use
+    /// (each call extends it) or at `/disable_access_token`.
     pub access_token: String,
-    /// The account id, as a string.
+    /// The id of the account the token was issued to, as a string.
     pub account_id: String,
 }
 
-/// A file as `/file/info`, listings and the mutating file endpoints show it.
-#[derive(Debug, Clone, Serialize)]
+/// A file, as `/file/info`, listings and the file endpoints that change one show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FileObject {
-    /// Numeric id, as a string.
+    /// The file id (a positive whole number), as a string.
     pub id: String,
-    /// The name as the user gave it (sanitised of separators and control characters).
+    /// The name as the user gave it (`/` and `\` become `_`, control characters are dropped).
     pub filename: String,
-    /// The short URL code of the file page.
+    /// The short URL code of the file page: `{public_url}/{shortUrl}`.
     #[serde(rename = "shortUrl")]
     pub short_url: String,
-    /// MIME type.
+    /// The MIME type, e.g. `image/png`.
     #[serde(rename = "fileType")]
     pub file_type: String,
-    /// Extension without the dot, lower case.
+    /// The extension without the dot, in lower case (empty when the name has none).
     pub extension: String,
-    /// Size in bytes, as a string.
+    /// The size in bytes, as a string.
     #[serde(rename = "fileSize")]
     pub file_size: String,
-    /// `"active"` or `"trash"`.
+    /// `active`, or `trash` once deleted.
     pub status: String,
-    /// Completed downloads, as a string.
+    /// How many downloads completed, as a string.
     pub downloads: String,
-    /// Folder id as a string, `null` for the root.
+    /// The id of the folder holding the file, as a string; `null` for the root folder.
     #[serde(rename = "folderId")]
     pub folder_id: Option<String>,
     /// Comma-separated keywords.
     pub keywords: String,
     /// The public file page.
     pub url_file: String,
-    /// Upload time, `Y-m-d H:i:s`.
+    /// When the file was uploaded, `Y-m-d H:i:s`.
     #[serde(rename = "uploadedDate")]
     pub uploaded_date: String,
-    /// Extra: MD5 of the content, 32 hex.
+    /// Extra: the MD5 of the content, 32 lower-case hex characters.
     pub md5: String,
 }
 
 /// A folder; `accessPassword` is left out of listings (SPEC.md §3).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct FolderObject {
-    /// Numeric id, as a string.
+    /// The folder id (a positive whole number), as a string.
     pub id: String,
-    /// Parent id as a string, `null` for the root.
+    /// The parent folder's id as a string; `null` for a folder at the root.
     #[serde(rename = "parentId")]
     pub parent_id: Option<String>,
-    /// The name.
+    /// The folder name.
     #[serde(rename = "folderName")]
     pub folder_name: String,
     /// Bytes of the active files directly inside, as a string.
     #[serde(rename = "totalSize")]
     pub total_size: String,
-    /// `"0"` private, `"1"` unlisted, `"2"` public.
+    /// Who may see the folder, as a string: `"0"` private (the owner only, through the API),
+    /// `"1"` unlisted (anyone with the link), `"2"` public (also listed in site search).
     #[serde(rename = "isPublic")]
     pub is_public: String,
-    /// MD5 hex of the access password or `null`; absent (not `null`) in listings.
-    #[serde(rename = "accessPassword", skip_serializing_if = "Option::is_none")]
+    /// The MD5 hex of the folder's access password, or `null` without one. Absent (not
+    /// `null`) in `/folder/listing`.
+    #[serde(
+        rename = "accessPassword",
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    #[schema(value_type = Option<String>, required = false)]
     pub access_password: Option<Option<String>>,
-    /// Creation time.
+    /// When the folder was created, `Y-m-d H:i:s`.
     pub date_added: Option<String>,
-    /// Last change, `null` if never changed.
+    /// When the folder last changed, `Y-m-d H:i:s`; `null` if it never did.
     pub date_updated: Option<String>,
-    /// The public folder page.
+    /// The public folder page, `{public_url}/folder/{id}/{Folder_Name}` (it answers only for
+    /// unlisted and public folders).
     pub url_folder: String,
-    /// Sum of the downloads of the files inside.
+    /// The sum of the downloads of the files directly inside, a number.
     pub total_downloads: i64,
-    /// Active sub-folders directly inside.
+    /// How many active sub-folders are directly inside, a number.
     pub child_folder_count: i64,
-    /// Active files directly inside.
+    /// How many active files are directly inside, a number.
     pub file_count: i64,
 }
 
-/// `/account/info` data: every field of the sample, strings or `null`.
-#[derive(Debug, Clone, Serialize)]
-#[allow(non_snake_case, missing_docs)]
+/// Reads a field that is present, `null` included, as `Some(value)`: with `default`, an absent
+/// field stays `None`, so `accessPassword: null` and no `accessPassword` stay apart.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
+}
+
+/// `/account/info` data: every field of the documentation's sample, strings or `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[allow(non_snake_case)]
 pub struct AccountObject {
+    /// The account id, as a string.
     pub id: String,
+    /// The user name, as used by `/authorize`.
     pub username: String,
+    /// The id of the account's package (see `/account/package`), as a string.
     pub level_id: String,
+    /// The e-mail address (may be empty).
     pub email: String,
+    /// The last login, `Y-m-d H:i:s`; `null` if the account never logged in.
     pub lastlogindate: Option<String>,
+    /// The IP address of the last login (empty if none).
     pub lastloginip: String,
+    /// The account status, e.g. `active`.
     pub status: String,
+    /// The title, e.g. `Mr` (may be empty).
     pub title: String,
+    /// The first name (may be empty).
     pub firstname: String,
+    /// The last name (may be empty).
     pub lastname: String,
+    /// The language id; always `"1"`.
     pub languageId: String,
+    /// When the account was created, `Y-m-d H:i:s`.
     pub datecreated: Option<String>,
+    /// The last payment, `Y-m-d H:i:s`; `null` if none.
     pub lastPayment: Option<String>,
+    /// When paid membership expires, `Y-m-d H:i:s`; `null` if it does not apply.
     pub paidExpiryDate: Option<String>,
+    /// The account's own storage limit in bytes, as a string, replacing the package's
+    /// `max_storage_bytes`; `null` when the package's applies.
     pub storageLimitOverride: Option<String>,
 }
 
-/// `/account/package` data: limits are numbers in strings, `"0"` is unlimited.
-#[derive(Debug, Clone, Serialize)]
-#[allow(missing_docs)]
+/// `/account/package` data: the limits of the account's package, numbers in strings, where
+/// `"0"` means unlimited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct PackageObject {
+    /// The package id (the account's `level_id`), as a string.
     pub id: String,
+    /// The package name, e.g. `Premium Account`.
     pub label: String,
+    /// The largest file an upload may be, in bytes (`"0"` unlimited).
     pub max_upload_size: String,
+    /// `"1"` if the account may upload, `"0"` if not.
     pub can_upload: String,
+    /// Seconds to wait between two downloads from the public pages (`"0"` none).
     pub wait_between_downloads: String,
+    /// The download speed, in bytes per second (`"0"` unlimited).
     pub download_speed: String,
+    /// The storage the account may use, in bytes (`"0"` unlimited).
     pub max_storage_bytes: String,
+    /// `"1"` if the site shows adverts to the account.
     pub show_site_adverts: String,
+    /// `"1"` if the site shows the upgrade screen to the account.
     pub show_upgrade_screen: String,
+    /// Days after which inactive files are removed (`"0"` never).
     pub days_to_keep_inactive_files: String,
+    /// How many uploads may run at once (`"0"` unlimited).
     pub concurrent_uploads: String,
+    /// How many downloads may run at once (`"0"` unlimited).
     pub concurrent_downloads: String,
+    /// Downloads allowed per 24 hours (`"0"` unlimited).
     pub downloads_per_24_hours: String,
+    /// Bytes that may be downloaded per 24 hours (`"0"` unlimited).
     pub download_size_per_24_hours: String,
+    /// The largest file that may be downloaded, in bytes (`"0"` unlimited).
     pub max_download_filesize_allowed: String,
+    /// How many URL imports may be pending at once (`"0"` unlimited).
     pub max_remote_download_urls: String,
+    /// The kind of package, e.g. `free user`, `paid user`.
     pub level_type: String,
+    /// `"1"` if the package is offered on the upgrade page.
     pub on_upgrade_page: String,
 }
 
-/// One item of `/file/upload`'s `data` array; a refused file carries `error` and empty fields.
-#[derive(Debug, Clone, Default, Serialize)]
-#[allow(missing_docs)]
+/// One item of `/file/upload`'s `data` array, one per file part received. A refused file
+/// carries its `error` and empty strings elsewhere.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct UploadedFile {
+    /// The file name as stored (only the last component of a name that carries a path).
     pub name: String,
+    /// The size in bytes, as a string.
     pub size: String,
+    /// The MIME type.
     #[serde(rename = "type")]
     pub file_type: String,
+    /// Why this file was refused; `null` when it was stored.
     pub error: Option<String>,
+    /// The public file page.
     pub url: String,
+    /// The owner's delete page, `{url}~d?{delete_hash}`.
     pub delete_url: String,
+    /// The owner's info page, `{url}~i?{delete_hash}`.
     pub info_url: String,
+    /// Always `DELETE`.
     pub delete_type: String,
+    /// The secret of the owner's pages, 32 hex characters.
     pub delete_hash: String,
+    /// The MD5 of the content, 32 hex characters.
     pub hash: String,
+    /// The public stats page, `{url}~s`.
     pub stats_url: String,
+    /// The short URL code of the file page.
     pub short_url: String,
+    /// The new file's id, as a string.
     pub file_id: String,
+    /// A unique hash of the upload, 64 hex characters.
     pub unique_hash: String,
+    /// An HTML link to the file page (escaped HTML).
     pub url_html: String,
+    /// A BBCode link to the file page.
     pub url_bbcode: String,
 }
 
 /// `/file/download` data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DownloadData {
     /// The file id, as a string.
     pub file_id: String,
     /// The file name.
     pub filename: String,
-    /// `{public_url}/{short_url}?download_token={64 hex}`.
+    /// `{public_url}/{short_url}?download_token={64 hex}`: a link bound to this file that may
+    /// be used many times (ranges and resumes too) until it expires (6 hours by default).
     pub download_url: String,
 }
 
 /// `/file/url_upload_add` data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScheduledData {
-    /// The job id, a number.
+    /// The import's id, a number: `scheduled_item_id` of `/file/url_upload_status`.
     pub scheduled_item_id: i64,
-    /// The decoded URL.
+    /// The decoded URL that will be fetched.
     pub url: String,
 }
 
 /// `/file/url_upload_status` data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ScheduledStatusData {
-    /// The job id, a number.
+    /// The import's id, a number.
     pub scheduled_item_id: i64,
     /// `pending`, `downloading`, `complete` or `failed`.
     pub status: String,
-    /// The URL being imported (extra).
+    /// Extra: the URL being imported.
     pub url: String,
-    /// When it was scheduled.
+    /// When the import was scheduled, `Y-m-d H:i:s`.
     pub created: String,
-    /// When a worker started it.
+    /// When a worker started it, `Y-m-d H:i:s`; `null` before.
     pub started: Option<String>,
-    /// When it completed or failed.
+    /// When it completed or failed, `Y-m-d H:i:s`; `null` before.
     pub finished: Option<String>,
-    /// Bytes received so far (final size once complete), a number.
+    /// Bytes received so far (the final size once complete), a number.
     pub total_size: i64,
-    /// Why it failed, on failure.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Why it failed; only present when `status` is `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub error: Option<String>,
-    /// The stored file, once complete.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The stored file; only present once `status` is `complete`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
     pub downloaded_file: Option<DownloadedFile>,
 }
 
-/// The file a URL import made; numbers here, as in the sample.
-#[derive(Debug, Clone, Serialize)]
+/// The file a URL import made; numbers here, as in the documentation's sample.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct DownloadedFile {
     /// The file id, a number.
     pub file_id: i64,
     /// The file name.
     pub name: String,
-    /// Size in bytes, a number.
+    /// The size in bytes, a number.
     pub size: i64,
-    /// The public file page, with the name appended.
+    /// The public file page with the name appended, `{public_url}/{short_url}/{name}`.
     pub url: String,
 }
 
 /// `/folder/listing` data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ListingData {
-    /// Active sub-folders.
+    /// The active sub-folders directly inside (without `accessPassword`).
     pub folders: Vec<FolderObject>,
-    /// Active files.
+    /// The active files directly inside.
     pub files: Vec<FileObject>,
 }
 
-/// `{"data": {...}}` wrapper used inside `/file/copy`'s answer.
-#[derive(Debug, Clone, Serialize)]
-pub struct DataWrapper<T: Serialize> {
-    /// The wrapped object.
-    pub data: T,
+/// A file object wrapped as `{"data": {...}}`, as `/file/copy`'s answer holds its two files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WrappedFile {
+    /// The file.
+    pub data: FileObject,
 }
 
 /// `/file/copy`'s own shape: `response`, `original_file`, `new_file`, `_status`, `_datetime`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CopyAnswer {
-    /// Always [`crate::messages::FILE_COPIED`].
-    pub response: &'static str,
-    /// The source file.
-    pub original_file: DataWrapper<FileObject>,
-    /// The new file record.
-    pub new_file: DataWrapper<FileObject>,
-    /// Always `"success"`.
+    /// Always `File successfully copyied.` (sic, as documented).
+    #[schema(value_type = String)]
+    pub response: Cow<'static, str>,
+    /// The file that was copied.
+    pub original_file: WrappedFile,
+    /// The new file record: a new id and short URL, sharing the stored bytes.
+    pub new_file: WrappedFile,
+    /// Always `success`.
     #[serde(rename = "_status")]
-    pub status: &'static str,
-    /// When the answer was made.
+    #[schema(value_type = String)]
+    pub status: Cow<'static, str>,
+    /// When the answer was made, `Y-m-d H:i:s`.
     #[serde(rename = "_datetime")]
     pub datetime: String,
 }

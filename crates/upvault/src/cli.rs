@@ -66,6 +66,15 @@ pub enum UserCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Set a new password (e.g. the first start's admin password was lost); ends the
+    /// account's access tokens. Reads the password from `--password`, else from stdin.
+    Passwd {
+        /// Login name.
+        username: String,
+        /// The new password (at least 8 characters); without it, the first line of stdin.
+        #[arg(long)]
+        password: Option<String>,
+    },
 }
 
 /// `apikey …`.
@@ -131,6 +140,19 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 println!("{}", account.id);
             }
         }
+        Command::User(UserCommand::Passwd { username, password }) => {
+            let password = match password {
+                Some(password) => password,
+                None => read_password_line()?,
+            };
+            services
+                .accounts
+                .set_password(&username, &password)
+                .await
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("could not set the password of {username:?}"))?;
+            println!("password of {username} changed; its access tokens have ended");
+        }
         Command::Apikey(ApikeyCommand::Create { username, json }) => {
             let (key1, key2) = services
                 .accounts
@@ -183,6 +205,15 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The first line of stdin, without its line end (`echo … | upvault user passwd admin`).
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("could not read the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
 fn package_json(package: &upvault_core::model::Package) -> serde_json::Value {

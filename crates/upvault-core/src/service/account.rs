@@ -117,11 +117,7 @@ impl AccountService {
                 "the username must be 1 to 64 printable characters".into(),
             ));
         }
-        if password.chars().count() < 8 {
-            return Err(Error::InvalidParam(
-                "the password must be at least 8 characters".into(),
-            ));
-        }
+        check_password(password)?;
         let package_id = package.unwrap_or(FREE_PACKAGE);
         self.package(package_id).await?;
         let password_hash = hash_blocking(password.to_owned()).await?;
@@ -135,6 +131,28 @@ impl AccountService {
                 created_at: self.deps.clock.now(),
             })
             .await
+    }
+
+    /// Sets a new password (the operator's way back in when one is lost); the account's
+    /// access tokens end with the old password.
+    pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
+        check_password(password)?;
+        let account = self
+            .deps
+            .accounts
+            .account_by_username(username.trim())
+            .await?
+            .ok_or(Error::NotFound(Entity::Account))?;
+        let password_hash = hash_blocking(password.to_owned()).await?;
+        if !self
+            .deps
+            .accounts
+            .set_password_hash(account.id, &password_hash)
+            .await?
+        {
+            return Err(Error::NotFound(Entity::Account));
+        }
+        Ok(())
     }
 
     /// Issues a new API key pair for the account; key2 is stored only as a hash.
@@ -186,4 +204,14 @@ async fn hash_blocking(secret_text: String) -> Result<String> {
         .await
         .map_err(Error::internal)?
         .map_err(Error::Internal)
+}
+
+/// The one rule for a password chosen by a person.
+fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        return Err(Error::InvalidParam(
+            "the password must be at least 8 characters".into(),
+        ));
+    }
+    Ok(())
 }

@@ -158,6 +158,24 @@ impl AccountRepo for SqliteStore {
         Ok(uint(count))
     }
 
+    async fn set_password_hash(&self, id: AccountId, password_hash: &str) -> Result<bool> {
+        let mut tx = self.pool().begin().await.db()?;
+        let changed = sqlx::query("UPDATE accounts SET password_hash = ? WHERE id = ?")
+            .bind(password_hash)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        sqlx::query("DELETE FROM access_tokens WHERE account_id = ?")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(changed == 1)
+    }
+
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()> {
         sqlx::query("UPDATE accounts SET last_login_at = ?, last_login_ip = ? WHERE id = ?")
             .bind(secs(at))

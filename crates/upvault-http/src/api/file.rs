@@ -1,22 +1,31 @@
 //! `/file/*` except `/file/upload` (which streams, see `crate::upload`).
 
-use super::{authenticate, success};
+use super::{success, Authed};
 use crate::error::ApiResult;
-use crate::params::Params;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
+use std::borrow::Cow;
 use upvault_core::service::{FileEdit, FileRef};
-use upvault_core::{FileId, JobId};
-use upvault_proto::objects::{CopyAnswer, DataWrapper, DownloadData, ScheduledData};
-use upvault_proto::{envelope, messages};
+use upvault_core::{FileId, FolderId, JobId};
+use upvault_proto::objects::{CopyAnswer, DownloadData, ScheduledData, WrappedFile};
+use upvault_proto::requests::*;
+use upvault_proto::{envelope, messages, FolderRef};
+
+/// The domain's folder for a wire folder parameter (`None` for the root).
+fn folder(folder: FolderRef) -> Option<FolderId> {
+    folder.folder().map(FolderId)
+}
 
 /// A download URL for a file, by `file_id` or `short_url` (SPEC.md §4).
-pub(super) async fn download(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let target = match (params.get("file_id"), params.get("short_url")) {
-        (Some(_), _) => FileRef::Id(params.require_id("file_id", FileId::parse)?),
-        (None, Some(code)) => FileRef::ShortUrl(code.to_owned()),
+pub(super) async fn download(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FileDownloadRequest>,
+) -> ApiResult<Response> {
+    let target = match (request.file_id, request.short_url) {
+        (Some(id), _) => FileRef::Id(FileId(id)),
+        (None, Some(code)) => FileRef::ShortUrl(code),
+        // `FromParams` refuses a request with neither.
         (None, None) => return Err(crate::ApiError::missing("file_id")),
     };
     let (file, token) = state.services.files.download_token(account, target).await?;
@@ -33,15 +42,16 @@ pub(super) async fn download(State(state): State<AppState>, params: Params) -> A
 /// Schedules a background import of `file_url_base64`.
 pub(super) async fn url_upload_add(
     State(state): State<AppState>,
-    params: Params,
+    Authed { account, request }: Authed<UrlUploadAddRequest>,
 ) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let encoded = params.require("file_url_base64")?;
-    let folder = params.optional_folder("folder_id")?;
     let job = state
         .services
         .imports
-        .schedule(account, encoded, folder)
+        .schedule(
+            account,
+            &request.file_url_base64,
+            request.folder_id.and_then(folder),
+        )
         .await?;
     Ok(success(
         Some(messages::URL_UPLOAD_SCHEDULED),
@@ -55,10 +65,9 @@ pub(super) async fn url_upload_add(
 /// The state of a scheduled import.
 pub(super) async fn url_upload_status(
     State(state): State<AppState>,
-    params: Params,
+    Authed { account, request }: Authed<UrlUploadStatusRequest>,
 ) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("scheduled_item_id", JobId::parse)?;
+    let id = JobId(request.scheduled_item_id);
     let job = state.services.imports.status(account, id).await?;
     let file = match job.file_id {
         Some(file_id) => state.services.files.info(account, file_id).await.ok(),
@@ -71,23 +80,33 @@ pub(super) async fn url_upload_status(
 }
 
 /// One file.
-pub(super) async fn info(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("file_id", FileId::parse)?;
-    let file = state.services.files.info(account, id).await?;
+pub(super) async fn info(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FileInfoRequest>,
+) -> ApiResult<Response> {
+    let file = state
+        .services
+        .files
+        .info(account, FileId(request.file_id))
+        .await?;
     Ok(success(None, Some(state.present.file(file))))
 }
 
 /// Renames, retypes or moves a file; blank parameters keep what is there.
-pub(super) async fn edit(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("file_id", FileId::parse)?;
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FileEditRequest>,
+) -> ApiResult<Response> {
     let edit = FileEdit {
-        filename: params.get("filename").map(str::to_owned),
-        mime_type: params.get("fileType").map(str::to_owned),
-        folder: params.folder_change("folder_id")?,
+        filename: request.filename,
+        mime_type: request.file_type,
+        folder: request.folder_id.map(folder),
     };
-    let file = state.services.files.edit(account, id, edit).await?;
+    let file = state
+        .services
+        .files
+        .edit(account, FileId(request.file_id), edit)
+        .await?;
     Ok(success(
         Some(messages::FILE_UPDATED),
         Some(state.present.file(file)),
@@ -95,10 +114,15 @@ pub(super) async fn edit(State(state): State<AppState>, params: Params) -> ApiRe
 }
 
 /// Moves a file to the trash.
-pub(super) async fn delete(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("file_id", FileId::parse)?;
-    let file = state.services.files.delete(account, id).await?;
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FileDeleteRequest>,
+) -> ApiResult<Response> {
+    let file = state
+        .services
+        .files
+        .delete(account, FileId(request.file_id))
+        .await?;
     Ok(success(
         Some(messages::FILE_DELETED),
         Some(state.present.file(file)),
@@ -108,12 +132,17 @@ pub(super) async fn delete(State(state): State<AppState>, params: Params) -> Api
 /// Moves a file to another folder (`0` = root).
 pub(super) async fn move_file(
     State(state): State<AppState>,
-    params: Params,
+    Authed { account, request }: Authed<FileMoveRequest>,
 ) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("file_id", FileId::parse)?;
-    let folder = params.require_folder("new_parent_folder_id")?;
-    let file = state.services.files.move_to(account, id, folder).await?;
+    let file = state
+        .services
+        .files
+        .move_to(
+            account,
+            FileId(request.file_id),
+            folder(request.new_parent_folder_id),
+        )
+        .await?;
     Ok(success(
         Some(messages::FILE_MOVED),
         Some(state.present.file(file)),
@@ -121,20 +150,28 @@ pub(super) async fn move_file(
 }
 
 /// Copies a file into a folder; the answer has its own shape (SPEC.md §1).
-pub(super) async fn copy(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("file_id", FileId::parse)?;
-    let folder = params.require_folder("copy_to_folder_id")?;
-    let (original, copy) = state.services.files.copy(account, id, folder).await?;
+pub(super) async fn copy(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FileCopyRequest>,
+) -> ApiResult<Response> {
+    let (original, copy) = state
+        .services
+        .files
+        .copy(
+            account,
+            FileId(request.file_id),
+            folder(request.copy_to_folder_id),
+        )
+        .await?;
     Ok(super::json(&CopyAnswer {
-        response: messages::FILE_COPIED,
-        original_file: DataWrapper {
+        response: Cow::Borrowed(messages::FILE_COPIED),
+        original_file: WrappedFile {
             data: state.present.file(original),
         },
-        new_file: DataWrapper {
+        new_file: WrappedFile {
             data: state.present.file(copy),
         },
-        status: envelope::STATUS_SUCCESS,
+        status: Cow::Borrowed(envelope::STATUS_SUCCESS),
         datetime: crate::present::now_string(),
     }))
 }

@@ -1,8 +1,7 @@
 //! `/folder/*`.
 
-use super::{authenticate, success};
-use crate::error::{ApiError, ApiResult};
-use crate::params::Params;
+use super::{success, Authed};
+use crate::error::ApiResult;
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -11,30 +10,38 @@ use upvault_core::service::FolderEdit;
 use upvault_core::FolderId;
 use upvault_proto::messages;
 use upvault_proto::objects::ListingData;
+use upvault_proto::requests::*;
+use upvault_proto::FolderRef;
 
-fn visibility(params: &Params) -> Result<Option<Visibility>, ApiError> {
-    params
-        .get("is_public")
-        .map(|raw| {
-            raw.parse::<i64>()
-                .ok()
-                .and_then(Visibility::from_code)
-                .ok_or_else(|| ApiError::bad_param(messages::BAD_IS_PUBLIC))
-        })
-        .transpose()
+/// The domain's folder for a wire folder parameter (`None` for the root).
+fn folder(folder: FolderRef) -> Option<FolderId> {
+    folder.folder().map(FolderId)
+}
+
+/// The domain's visibility for the wire's.
+fn visibility(visibility: upvault_proto::Visibility) -> Visibility {
+    match visibility {
+        upvault_proto::Visibility::Private => Visibility::Private,
+        upvault_proto::Visibility::Unlisted => Visibility::Unlisted,
+        upvault_proto::Visibility::Public => Visibility::Public,
+    }
 }
 
 /// Creates a folder (private unless `is_public` says otherwise).
-pub(super) async fn create(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let name = params.require("folder_name")?;
-    let parent = params.optional_folder("parent_id")?;
-    let visibility = visibility(&params)?.unwrap_or(Visibility::Private);
-    let password = params.get("access_password").map(str::to_owned);
+pub(super) async fn create(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FolderCreateRequest>,
+) -> ApiResult<Response> {
     let view = state
         .services
         .folders
-        .create(account, name, parent, visibility, password)
+        .create(
+            account,
+            &request.folder_name,
+            request.parent_id.and_then(folder),
+            request.is_public.map_or(Visibility::Private, visibility),
+            request.access_password,
+        )
         .await?;
     Ok(success(
         Some(messages::FOLDER_CREATED),
@@ -43,9 +50,11 @@ pub(super) async fn create(State(state): State<AppState>, params: Params) -> Api
 }
 
 /// Sub-folders and files of `parent_folder_id` (blank or `0` = root).
-pub(super) async fn listing(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let parent = params.optional_folder("parent_folder_id")?;
+pub(super) async fn listing(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FolderListingRequest>,
+) -> ApiResult<Response> {
+    let parent = request.parent_folder_id.and_then(folder);
     let (folders, files) = state.services.folders.listing(account, parent).await?;
     Ok(success(
         None,
@@ -60,38 +69,41 @@ pub(super) async fn listing(State(state): State<AppState>, params: Params) -> Ap
 }
 
 /// One folder; takes `folder_id` (or `parent_folder_id`, as the documentation lists it).
-pub(super) async fn info(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let name = if params.get("folder_id").is_some() {
-        "folder_id"
-    } else {
-        "parent_folder_id"
-    };
-    let id = match params.get(name) {
-        Some(_) => params.require_id(name, FolderId::parse)?,
-        None => return Err(ApiError::missing("folder_id")),
-    };
-    let view = state.services.folders.info(account, id).await?;
+pub(super) async fn info(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FolderInfoRequest>,
+) -> ApiResult<Response> {
+    // `FromParams` refuses a request with neither.
+    let id = request
+        .folder_id
+        .or(request.parent_folder_id)
+        .ok_or_else(|| crate::ApiError::missing("folder_id"))?;
+    let view = state.services.folders.info(account, FolderId(id)).await?;
     Ok(success(None, Some(state.present.folder(&view, true))))
 }
 
 /// Edits a folder. Blank parameters keep what is there; `parent_id=0` moves it to the root;
 /// `remove_access_password=1` removes the password (blank `access_password` keeps it).
-pub(super) async fn edit(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("folder_id", FolderId::parse)?;
-    let access_password_md5 = if params.get("remove_access_password") == Some("1") {
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FolderEditRequest>,
+) -> ApiResult<Response> {
+    let access_password_md5 = if request.remove_access_password {
         Some(None)
     } else {
-        params.get("access_password").map(|p| Some(p.to_owned()))
+        request.access_password.map(Some)
     };
     let edit = FolderEdit {
-        name: params.get("folder_name").map(str::to_owned),
-        parent: params.folder_change("parent_id")?,
-        visibility: visibility(&params)?,
+        name: request.folder_name,
+        parent: request.parent_id.map(folder),
+        visibility: request.is_public.map(visibility),
         access_password_md5,
     };
-    let view = state.services.folders.edit(account, id, edit).await?;
+    let view = state
+        .services
+        .folders
+        .edit(account, FolderId(request.folder_id), edit)
+        .await?;
     Ok(success(
         Some(messages::FOLDER_UPDATED),
         Some(state.present.folder(&view, true)),
@@ -99,22 +111,32 @@ pub(super) async fn edit(State(state): State<AppState>, params: Params) -> ApiRe
 }
 
 /// Trashes a folder and everything under it.
-pub(super) async fn delete(State(state): State<AppState>, params: Params) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("folder_id", FolderId::parse)?;
-    state.services.folders.delete(account, id).await?;
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    Authed { account, request }: Authed<FolderDeleteRequest>,
+) -> ApiResult<Response> {
+    state
+        .services
+        .folders
+        .delete(account, FolderId(request.folder_id))
+        .await?;
     Ok(success::<()>(Some(messages::FOLDER_DELETED), None))
 }
 
 /// Moves a folder under another (`0` = root); never into itself or its own subtree.
 pub(super) async fn move_folder(
     State(state): State<AppState>,
-    params: Params,
+    Authed { account, request }: Authed<FolderMoveRequest>,
 ) -> ApiResult<Response> {
-    let account = authenticate(&state, &params).await?;
-    let id = params.require_id("folder_id", FolderId::parse)?;
-    let parent = params.require_folder("new_parent_folder_id")?;
-    let view = state.services.folders.move_to(account, id, parent).await?;
+    let view = state
+        .services
+        .folders
+        .move_to(
+            account,
+            FolderId(request.folder_id),
+            folder(request.new_parent_folder_id),
+        )
+        .await?;
     Ok(success(
         Some(messages::FOLDER_MOVED),
         Some(state.present.folder(&view, true)),

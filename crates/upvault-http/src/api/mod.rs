@@ -1,13 +1,17 @@
-//! `/api/v2/*`: the route table, in the documentation's order, and shared handler helpers.
+//! `/api/v2/*`: the route table, in the documentation's order, the extractors of typed
+//! requests, and shared handler helpers.
 
 mod account;
 mod auth;
 mod file;
 mod folder;
+mod openapi;
+mod requests;
 
 use crate::error::{ApiError, ApiResult, ErrorClass};
-use crate::params::Params;
+use crate::params::{FromParams, Params};
 use crate::AppState;
+use axum::extract::{FromRequest, Request};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, MethodRouter};
 use axum::Router;
@@ -55,6 +59,7 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .route("/api/v2/folder/edit", endpoint(folder::edit))
         .route("/api/v2/folder/delete", endpoint(folder::delete))
         .route("/api/v2/folder/move", endpoint(folder::move_folder))
+        .route("/api/v2/openapi.json", get(openapi::document))
         // Full paths rather than a nest: a nest routes every request twice.
         .route("/api/v2", any(unknown_endpoint))
         .route("/api/v2/", any(unknown_endpoint))
@@ -90,6 +95,41 @@ pub(crate) fn json(value: &impl Serialize) -> Response {
         )
             .into_response(),
         Err(err) => ApiError::internal(err.into()).into_response(),
+    }
+}
+
+/// An endpoint's typed request, for the endpoints that check credentials themselves
+/// (`/authorize`, `/disable_access_token`); `params` keeps what was sent.
+pub(crate) struct ApiParams<T> {
+    pub(crate) request: T,
+    pub(crate) params: Params,
+}
+
+impl<T: FromParams> FromRequest<AppState> for ApiParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let params = Params::from_request(request, state).await?;
+        let request = T::from_params(&params)?;
+        Ok(Self { request, params })
+    }
+}
+
+/// An authenticated call: the credentials are checked first, in the documented order
+/// (SPEC.md §2), and only then the endpoint's own parameters, read into its typed request.
+pub(crate) struct Authed<T> {
+    pub(crate) account: AccountId,
+    pub(crate) request: T,
+}
+
+impl<T: FromParams> FromRequest<AppState> for Authed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let params = Params::from_request(request, state).await?;
+        let account = authenticate(state, &params).await?;
+        let request = T::from_params(&params)?;
+        Ok(Self { account, request })
     }
 }
 

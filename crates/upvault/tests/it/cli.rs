@@ -2,7 +2,7 @@
 //! graceful stop on SIGTERM.
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
 fn upvault(dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
@@ -145,16 +145,66 @@ fn serve_bootstraps_an_admin_once_and_stops_on_sigterm() {
         .to_owned();
 
     // The printed keys log in.
-    let mut answer = Value::Null;
-    for _ in 0..100 {
-        if let Ok(response) = reqwest::blocking_post(port, &key1, &key2) {
-            answer = response;
-            break;
+    let answer = authorize(port, &format!("key1={key1}&key2={key2}"));
+    assert_eq!(answer["_status"], "success", "{answer}");
+    stop(child);
+
+    // The printed password lost: the operator sets a new one, read from stdin.
+    let mut passwd = Command::new(env!("CARGO_BIN_EXE_upvault"))
+        .args(["user", "passwd", "admin"])
+        .env("UPVAULT_DATA_DIR", dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    passwd
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a new pass phrase\n")
+        .unwrap();
+    let output = passwd.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let (ok, _, err) = upvault(
+        dir.path(),
+        &["user", "passwd", "nobody", "--password", "12345678"],
+    );
+    assert!(!ok && err.contains("not found"), "{err}");
+    let (ok, _, err) = upvault(
+        dir.path(),
+        &["user", "passwd", "admin", "--password", "short"],
+    );
+    assert!(!ok && err.contains("at least 8"), "{err}");
+
+    let child = Command::new(env!("CARGO_BIN_EXE_upvault"))
+        .arg("serve")
+        .env("UPVAULT_DATA_DIR", dir.path())
+        .env("UPVAULT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let answer = authorize(port, "username=admin&password=a new pass phrase");
+    assert_eq!(answer["_status"], "success", "{answer}");
+    let answer = authorize(port, "username=admin&password=old");
+    assert_eq!(answer["_status"], "error", "{answer}");
+    stop(child);
+}
+
+/// `/authorize` once the server on `port` answers.
+fn authorize(port: u16, body: &str) -> Value {
+    for _ in 0..200 {
+        if let Ok(response) = reqwest::blocking_post(port, body) {
+            return response;
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    assert_eq!(answer["_status"], "success", "{answer}");
+    panic!("no server on port {port}");
+}
 
+/// SIGTERM, and the server stops cleanly.
+fn stop(mut child: std::process::Child) {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -168,9 +218,9 @@ mod reqwest {
     use serde_json::Value;
     use std::io::{Read, Write};
 
-    pub(super) fn blocking_post(port: u16, key1: &str, key2: &str) -> std::io::Result<Value> {
+    /// `/authorize` with a form `body`.
+    pub(super) fn blocking_post(port: u16, body: &str) -> std::io::Result<Value> {
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
-        let body = format!("key1={key1}&key2={key2}");
         write!(
             stream,
             "POST /api/v2/authorize HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
