@@ -256,7 +256,9 @@ impl Body for IdleBody {
             Poll::Ready(Some(Err(err))) => {
                 this.timer = None;
                 this.inner = None;
-                this.watch.aborted.store(true, Ordering::Release);
+                if connection_lost(&err) {
+                    this.watch.aborted.store(true, Ordering::Release);
+                }
                 Poll::Ready(Some(Err(err.into())))
             }
             Poll::Ready(Some(Ok(frame))) => {
@@ -301,6 +303,29 @@ impl Drop for IdleBody {
             runtime.spawn(drain(rest));
         }
     }
+}
+
+/// Whether a body error is the client going away (closed or reset mid-body), not a malformed
+/// body, which still deserves its 400.
+fn connection_lost(err: &hyper::Error) -> bool {
+    use std::error::Error as _;
+    if err.is_incomplete_message() {
+        return true;
+    }
+    let mut source = err.source();
+    while let Some(cause) = source {
+        if let Some(io) = cause.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::UnexpectedEof
+                    | io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::ConnectionAborted
+                    | io::ErrorKind::BrokenPipe
+            );
+        }
+        source = cause.source();
+    }
+    false
 }
 
 /// Reads and discards what is left of a body, within the drain bounds; then drops it, which

@@ -267,12 +267,21 @@ async fn hostile_names_are_escaped_on_every_page() {
     let item = server
         .upload(
             &user,
-            &format!("{evil}.txt"),
+            "plain.txt",
             b"<script>x</script>".to_vec(),
             &[("folder_id", &open)],
         )
         .await["data"][0]
         .clone();
+    // An upload keeps only its name's last path component; a rename keeps the whole name.
+    let file_id = item["file_id"].as_str().unwrap();
+    server
+        .ok(
+            &user,
+            "file/edit",
+            &[("file_id", file_id), ("filename", &format!("{evil}.txt"))],
+        )
+        .await;
     let code = short(&item);
     let hash = delete_hash(&item);
     let pages = [
