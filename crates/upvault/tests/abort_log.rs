@@ -1,5 +1,6 @@
 //! A client's abort in the log, in a test binary of its own so that its log capture sees only
 //! its own server.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 use upvault_testkit::TestServer;
