@@ -28,6 +28,15 @@ async fn assert_nothing_stored(server: &TestServer) {
     );
 }
 
+/// The answer is the refusal that names package limit `limit`.
+fn assert_refused_by(answer: &serde_json::Value, limit: &str) {
+    assert_eq!(answer["_status"], "error", "{answer}");
+    assert!(
+        answer["response"].as_str().unwrap().contains(limit),
+        "{answer}"
+    );
+}
+
 async fn listed_files(server: &TestServer, user: &TestUser) -> usize {
     server.ok(user, "folder/listing", &[]).await["files"]
         .as_array()
@@ -248,14 +257,7 @@ async fn max_upload_size_refuses_mid_stream_and_keeps_nothing() {
         .expect("the refusal arrives while the client is still sending");
     let sent_when_answered = sent.load(Ordering::Relaxed);
     let answer: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(answer["_status"], "error");
-    assert!(
-        answer["response"]
-            .as_str()
-            .unwrap()
-            .contains("max_upload_size"),
-        "{answer}"
-    );
+    assert_refused_by(&answer, "max_upload_size");
     assert!(
         sent_when_answered < 256 * 1024 * 1024,
         "answered only after {sent_when_answered} bytes"
@@ -274,14 +276,7 @@ async fn storage_limit_and_can_upload_are_enforced() {
     let user = server.user("quota").await;
     server.upload_ok(&user, "a.bin", vec![1; 600]).await;
     let refused = server.upload(&user, "b.bin", vec![2; 600], &[]).await;
-    assert_eq!(refused["_status"], "error");
-    assert!(
-        refused["response"]
-            .as_str()
-            .unwrap()
-            .contains("max_storage_bytes"),
-        "{refused}"
-    );
+    assert_refused_by(&refused, "max_storage_bytes");
     assert_eq!(listed_files(&server, &user).await, 1);
     assert_nothing_left_in_tmp(&server);
     // Copies count too.
@@ -392,14 +387,7 @@ async fn curl_gets_the_refusal_with_and_without_expect_continue() {
             );
             let answer: serde_json::Value = serde_json::from_slice(&output.stdout)
                 .unwrap_or_else(|err| panic!("{expect:?} try {attempt}: {err}: {output:?}"));
-            assert_eq!(answer["_status"], "error", "{answer}");
-            assert!(
-                answer["response"]
-                    .as_str()
-                    .unwrap()
-                    .contains("max_upload_size"),
-                "{answer}"
-            );
+            assert_refused_by(&answer, "max_upload_size");
         }
     }
     assert_eq!(listed_files(&server, &user).await, 0);
