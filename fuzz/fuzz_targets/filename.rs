@@ -30,8 +30,10 @@ fuzz_target!(|raw: &str| {
 
     let ext = extension(raw);
     assert!(!ext.contains('.') && ext.chars().count() <= 16, "{ext:?}");
-    if !ext.is_empty() && cleaned.chars().count() > MAX_NAME_CHARS {
-        // A shortened upload name keeps a short extension.
+    let single_component = !raw.contains(['/', '\\']);
+    if single_component && !ext.is_empty() && cleaned.chars().count() > MAX_NAME_CHARS {
+        // A shortened upload name keeps a short extension (a path keeps its last component,
+        // whose extension may differ from the whole string's).
         let kept = extension(&upload);
         if ext.chars().count() + 1 < MAX_NAME_CHARS && ext == extension(&cleaned) {
             assert_eq!(kept, ext, "{raw:?} -> {upload:?}");

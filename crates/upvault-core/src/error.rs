@@ -1,5 +1,7 @@
 //! The domain's one error type: outcomes, not mechanisms.
 
+use crate::units::human_size;
+
 /// What a lookup did not find.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Entity {
@@ -48,10 +50,14 @@ impl Limit {
                 "Your account's package does not allow uploads (can_upload).".to_owned()
             }
             Limit::MaxUploadSize(max) => format!(
-                "The file is larger than your package allows (max_upload_size is {max} bytes)."
+                "The file is larger than your package allows (max_upload_size is {}).",
+                human_size(*max)
             ),
             Limit::Storage(max) => {
-                format!("Not enough storage left for this file (max_storage_bytes is {max} bytes).")
+                format!(
+                    "Not enough storage left for this file (max_storage_bytes is {}).",
+                    human_size(*max)
+                )
             }
             Limit::ConcurrentUploads(max) => format!(
                 "Too many uploads at once (concurrent_uploads is {max}). Wait for one to finish."

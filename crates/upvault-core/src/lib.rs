@@ -13,6 +13,7 @@ pub mod name;
 pub mod ports;
 pub mod secret;
 pub mod service;
+pub mod units;
 
 pub use clock::{Clock, SystemClock};
 pub use error::{Entity, Error, Limit, Result};

@@ -568,38 +568,4 @@ impl DownloadRefusal {
             _ => None,
         }
     }
-
-    /// A sentence for the visitor: which limit, and what to do.
-    pub fn message(&self) -> String {
-        match self {
-            DownloadRefusal::Wait { .. } => {
-                "Please wait: your package asks for a pause before each download \
-                 (wait_between_downloads)."
-                    .to_owned()
-            }
-            DownloadRefusal::TicketInvalid => {
-                "This download link has expired or belongs to someone else. Open the file page \
-                 again to get a new one."
-                    .to_owned()
-            }
-            DownloadRefusal::FileTooLarge { max } => format!(
-                "This file is larger than your package lets you download \
-                 (max_download_filesize_allowed is {max} bytes)."
-            ),
-            DownloadRefusal::DailyCount { max, .. } => {
-                format!(
-                    "You have reached your package's downloads for 24 hours \
-                     (downloads_per_24_hours is {max})."
-                )
-            }
-            DownloadRefusal::DailyBytes { max, .. } => format!(
-                "This download would take you past your package's download volume for 24 hours \
-                 (download_size_per_24_hours is {max} bytes)."
-            ),
-            DownloadRefusal::Concurrent { max } => format!(
-                "Too many downloads at once (concurrent_downloads is {max}). Wait for one to \
-                 finish."
-            ),
-        }
-    }
 }

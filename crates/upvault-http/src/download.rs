@@ -8,7 +8,7 @@
 
 use crate::AppState;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery, Request, State};
+use axum::extract::{RawQuery, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -54,6 +54,11 @@ pub fn routes() -> Router<AppState> {
 #[derive(Clone)]
 pub struct FilePages(pub Router);
 
+/// Marks a request handed to the [`FilePages`] because its `download_token` is unknown or
+/// expired: the pages answer with the styled "link expired" page.
+#[derive(Debug, Clone, Copy)]
+pub struct ExpiredDownloadLink;
+
 #[derive(Debug, Default, Deserialize)]
 struct DownloadQuery {
     download_token: Option<String>,
@@ -61,10 +66,14 @@ struct DownloadQuery {
 
 async fn download(
     State(state): State<AppState>,
-    Path(short_url): Path<String>,
     RawQuery(raw): RawQuery,
     request: Request,
 ) -> Response {
+    // From the URI, lossily: a path that is not UTF-8 names no file, and the pages say so.
+    let short_url =
+        percent_encoding::percent_decode_str(request.uri().path().trim_start_matches('/'))
+            .decode_utf8_lossy()
+            .into_owned();
     // Lenient: the page URLs carry bare delete hashes (`~d?{hash}`) as their query.
     let query: DownloadQuery = raw
         .as_deref()
@@ -98,10 +107,20 @@ async fn download(
             };
             serve_file(&state, &file, &method, &headers, on_complete).await
         }
-        Err(Error::NotFound(_)) => plain(
-            StatusCode::NOT_FOUND,
-            "This download link is invalid or has expired. Ask for a new one.",
-        ),
+        Err(Error::NotFound(_)) => match request.extensions().get::<FilePages>().cloned() {
+            Some(FilePages(pages)) => {
+                let mut request = request;
+                request.extensions_mut().insert(ExpiredDownloadLink);
+                match pages.oneshot(request).await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                }
+            }
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "This download link is invalid or has expired. Ask for a new one.",
+            ),
+        },
         Err(err) => {
             warn!(%err, "download failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.")

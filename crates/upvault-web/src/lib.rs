@@ -18,7 +18,7 @@ mod context;
 mod pages;
 mod views;
 
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{FromRef, FromRequestParts, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{any, get, post};
@@ -130,7 +130,7 @@ pub fn router(state: WebState) -> Router {
             get(pages::folder_page_named).post(pages::folder_unlock_named),
         )
         .route("/login", get(pages::login_form).post(pages::login))
-        .route("/logout", post(pages::logout))
+        .route("/logout", get(pages::logout_form).post(pages::logout))
         .route("/static/{name}", get(pages::static_file))
         .layer(axum::middleware::from_fn(page_headers))
         .with_state(state)
@@ -143,6 +143,53 @@ pub fn file_pages(state: WebState) -> Router {
         .route("/{short_url}", get(pages::get_code))
         .layer(axum::middleware::from_fn(page_headers))
         .with_state(state)
+}
+
+/// Every error of a page route as a styled page: a wrong method, a path or form that does not
+/// parse, or no route at all would otherwise answer a bare status or plain text. Downloads
+/// (their own answers, e.g. 416) and the API's envelope pass untouched; so does an answer that
+/// is already a page.
+pub async fn styled_errors(
+    State(state): State<WebState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let query = request.uri().query().unwrap_or_default();
+    let passes = path.starts_with("/api/")
+        || path.starts_with("/static/")
+        || path.contains("~g")
+        || query.contains("download_token=");
+    if passes {
+        return next.run(request).await;
+    }
+    // Who asked is read only when the page has to be replaced (it costs a session lookup).
+    let (parts, body) = request.into_parts();
+    let mut asked = http::Request::new(());
+    *asked.uri_mut() = parts.uri.clone();
+    *asked.headers_mut() = parts.headers.clone();
+    *asked.extensions_mut() = parts.extensions.clone();
+    let response = next.run(Request::from_parts(parts, body)).await;
+    let status = response.status();
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_page {
+        return response;
+    }
+    let (mut asked, ()) = asked.into_parts();
+    let Ok(ctx) = context::PageContext::from_request_parts(&mut asked, &state).await;
+    let mut page = pages::error_page(&state, &ctx, status);
+    // Keep what the status promises a client (`Allow` of a 405, `Retry-After`).
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(value) = response.headers().get(&name) {
+            page.headers_mut().insert(name, value.clone());
+        }
+    }
+    security_headers(&mut page);
+    page
 }
 
 /// Security headers of every page; responses that set their own CSP (downloads, previews)

@@ -14,7 +14,9 @@ use tracing::warn;
 use upvault_core::model::{DownloadRefusal, File, Folder};
 use upvault_core::service::{Charge, DownloadOutcome, FilePage, Gate, Preview};
 use upvault_core::{Error, FolderId};
-use upvault_http::download::{parse_range, serve_file_with, RangeRequest, ServeOptions};
+use upvault_http::download::{
+    parse_range, serve_file_with, ExpiredDownloadLink, RangeRequest, ServeOptions,
+};
 
 /// `GET /{short_url}[~x]`: the file page, or one of its `~` siblings (the `~` suffix is part
 /// of the first path segment, so the dispatch is here and not in the router).
@@ -25,6 +27,7 @@ pub(crate) async fn get_code(
     ctx: PageContext,
     method: Method,
     headers: HeaderMap,
+    expired: Option<axum::Extension<ExpiredDownloadLink>>,
 ) -> Response {
     // From the URI, not `Path`: this router is reached through the API's download route,
     // whose own path parameters travel with the request.
@@ -38,6 +41,7 @@ pub(crate) async fn get_code(
         None => (code.as_str(), None),
     };
     match action {
+        None if expired.is_some() => expired_link(&state, &ctx, short_url).await,
         None => file_page(&state, &ctx, short_url).await,
         Some("i") => info_page(&state, &ctx, short_url, &query).await,
         Some("d") => delete_page(&state, &ctx, short_url, &query, false).await,
@@ -141,7 +145,9 @@ async fn file_page(state: &WebState, ctx: &PageContext, short_url: &str) -> Resp
         ticket: offer.ticket,
         wait_left: if offer.wait_secs > 0 { wait_left } else { 0 },
         wait_text: delay(i64::try_from(offer.wait_secs).unwrap_or(i64::MAX)),
-        blocked: offer.blocked.map(|refusal| refusal.message()),
+        blocked: offer
+            .blocked
+            .map(|refusal| RefusalText::new(&refusal).message),
         speed: offer.bytes_per_sec.map(human_size),
         package: offer.package,
     };
@@ -222,7 +228,13 @@ fn refused(
     });
     let lifts = match (refusal, left) {
         (_, Some(secs)) => Some(format!(
-            "You can download again in {} (at {}).",
+            // A wait comes before a first download as well: not "again".
+            "You can download {}in {} (at {}).",
+            if matches!(refusal, DownloadRefusal::Wait { .. }) {
+                ""
+            } else {
+                "again "
+            },
             delay(secs),
             refusal.lifts_at().map(date).unwrap_or_default()
         )),
@@ -242,9 +254,10 @@ fn refused(
         DownloadRefusal::Wait { .. } => left.map(|s| s.max(1)),
         _ => None,
     };
+    let text = RefusalText::new(refusal);
     let template = RefusedTemplate {
-        layout: layout(state, ctx, "Download not available"),
-        message: refusal.message(),
+        layout: layout(state, ctx, text.heading),
+        text,
         limit: refusal.limit_name().map(str::to_owned),
         lifts,
         retry_secs,
@@ -539,6 +552,19 @@ pub(crate) async fn login(
     }
 }
 
+/// `GET /logout`: a link someone followed or typed; signing out takes the page's button (a
+/// POST, so no image tag or prefetch can sign anyone out).
+pub(crate) async fn logout_form(State(state): State<WebState>, ctx: PageContext) -> Response {
+    let signed_in = ctx.user.is_some();
+    let template = LogoutTemplate {
+        layout: layout(&state, &ctx, "Log out"),
+        signed_in,
+    };
+    let mut response = page(StatusCode::OK, &template);
+    no_store(&mut response);
+    response
+}
+
 /// `POST /logout`.
 pub(crate) async fn logout(State(state): State<WebState>) -> Response {
     see_other(
@@ -610,14 +636,14 @@ fn failure(state: &WebState, ctx: &PageContext, err: Error) -> Response {
     match err {
         Error::NotFound(_) => not_found(state, ctx),
         Error::RateLimited(secs) => {
-            let template = MessageTemplate {
-                layout: layout(state, ctx, "Too many attempts"),
-                heading: "Too many attempts".to_owned(),
-                message: format!(
-                    "Too many wrong passwords from your address. Try again in {}.",
+            let template = MessageTemplate::new(
+                layout(state, ctx, "Too many attempts"),
+                "Too many attempts",
+                format!(
+                    "Too many wrong passwords. Try again in {}.",
                     delay(i64::try_from(secs).unwrap_or(i64::MAX))
                 ),
-            };
+            );
             let mut response = page(StatusCode::TOO_MANY_REQUESTS, &template);
             response
                 .headers_mut()
@@ -626,42 +652,102 @@ fn failure(state: &WebState, ctx: &PageContext, err: Error) -> Response {
         }
         err => {
             tracing::error!(%err, "a page failed");
-            let template = MessageTemplate {
-                layout: layout(state, ctx, "Error"),
-                heading: "Something went wrong".to_owned(),
-                message: "The server could not show this page. Please try again later.".to_owned(),
-            };
+            let template = MessageTemplate::new(
+                layout(state, ctx, "Error"),
+                "Something went wrong",
+                "The server could not show this page. Please try again later.".to_owned(),
+            );
             page(StatusCode::INTERNAL_SERVER_ERROR, &template)
         }
     }
 }
 
 fn not_found(state: &WebState, ctx: &PageContext) -> Response {
-    let template = MessageTemplate {
-        layout: layout(state, ctx, "Not found"),
-        heading: "Not found".to_owned(),
-        message: "There is nothing here: the link is wrong, or the file or folder has been \
-                  deleted or is private."
+    let template = MessageTemplate::new(
+        layout(state, ctx, "Not found"),
+        "Not found",
+        "There is nothing here: the link is wrong, or the file or folder has been deleted or \
+         is private."
             .to_owned(),
-    };
+    );
     page(StatusCode::NOT_FOUND, &template)
+}
+
+/// A `?download_token=` link that no longer works: said so, with the way to a new one when the
+/// file is still there for this visitor.
+async fn expired_link(state: &WebState, ctx: &PageContext, short_url: &str) -> Response {
+    let file = match state
+        .public
+        .file_page(short_url, &ctx.visitor, &ctx.grants)
+        .await
+    {
+        Ok(Gate::Open(shown)) => Some(shown.file),
+        Ok(Gate::Locked(_)) => None,
+        Err(Error::NotFound(_)) => return not_found(state, ctx),
+        Err(err) => return failure(state, ctx, err),
+    };
+    let mut template = MessageTemplate::new(
+        layout(state, ctx, "Download link expired"),
+        "This download link has expired",
+        "Download links last a limited time. The file is still here: open its page to \
+         download it."
+            .to_owned(),
+    );
+    template.link = Some(Link {
+        href: format!("/{}", segment(short_url)),
+        label: file.map_or_else(
+            || "Open the file page".to_owned(),
+            |file| format!("Open the page of {}", file.filename),
+        ),
+    });
+    let mut response = page(StatusCode::NOT_FOUND, &template);
+    no_store(&mut response);
+    response
+}
+
+/// Any other error of a page route (wrong method, unreadable path or form, no such route): the
+/// styled page instead of a bare status or plain text.
+pub(crate) fn error_page(state: &WebState, ctx: &PageContext, status: StatusCode) -> Response {
+    if status == StatusCode::NOT_FOUND {
+        return not_found(state, ctx);
+    }
+    let (heading, message) = match status {
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "Not available this way",
+            "This page cannot be opened this way. Follow a link or use the page's buttons.",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "Too large",
+            "What was sent is larger than this page accepts.",
+        ),
+        s if s.is_server_error() => (
+            "Something went wrong",
+            "The server could not show this page. Please try again later.",
+        ),
+        _ => (
+            "Bad request",
+            "This address or form could not be read. Check the link, or go back and try again.",
+        ),
+    };
+    let template = MessageTemplate::new(layout(state, ctx, heading), heading, message.to_owned());
+    page(status, &template)
 }
 
 /// Too many requests from one address: a small page, with `Retry-After`.
 pub(crate) fn rate_limited(state: &WebState, retry_after_secs: u64) -> Response {
     let secs = retry_after_secs.max(1);
-    let template = MessageTemplate {
-        layout: Layout {
+    let template = MessageTemplate::new(
+        Layout {
             site: state.config.site_name.clone(),
             title: "Too many requests".to_owned(),
             user: None,
         },
-        heading: "Too many requests".to_owned(),
-        message: format!(
+        "Too many requests",
+        format!(
             "Too many requests from your address. Try again in {}.",
-            crate::views::delay(i64::try_from(secs).unwrap_or(i64::MAX))
+            delay(i64::try_from(secs).unwrap_or(i64::MAX))
         ),
-    };
+    );
     let mut response = page(StatusCode::TOO_MANY_REQUESTS, &template);
     response
         .headers_mut()

@@ -5,7 +5,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use http::StatusCode;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
-use upvault_core::model::{DayDownloads, File, Folder};
+use upvault_core::model::{DayDownloads, DownloadRefusal, File, Folder};
 
 /// What may stay unescaped in a path segment of our own links.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -32,20 +32,7 @@ pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
-/// `1.5 MB`-style sizes (powers of 1024, as file managers show them).
-pub(crate) fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
-    if bytes < 1024 {
-        return format!("{bytes} bytes");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
+pub(crate) use upvault_core::units::human_size;
 
 /// `2024-05-01 13:45 UTC`.
 pub(crate) fn date(at: DateTime<Utc>) -> String {
@@ -68,6 +55,59 @@ fn plural(n: i64) -> &'static str {
         ""
     } else {
         "s"
+    }
+}
+
+/// What a visitor reads about a refused download: a heading and a sentence in plain words (the
+/// operator's key names stay in the page's `data-limit` attribute).
+pub(crate) struct RefusalText {
+    pub(crate) heading: &'static str,
+    pub(crate) message: String,
+}
+
+impl RefusalText {
+    pub(crate) fn new(refusal: &DownloadRefusal) -> Self {
+        let (heading, message) = match refusal {
+            DownloadRefusal::Wait { .. } => (
+                "Your download is almost ready",
+                "Visitors with your package wait a moment before each download.".to_owned(),
+            ),
+            DownloadRefusal::TicketInvalid => (
+                "This download link has expired",
+                "Download links from a file page last a limited time and work only for the \
+                 visitor who opened the page. Open the file page again to get a new one."
+                    .to_owned(),
+            ),
+            DownloadRefusal::FileTooLarge { max } => (
+                "This file is too large for your package",
+                format!(
+                    "Your package lets you download files of up to {}.",
+                    human_size(*max)
+                ),
+            ),
+            DownloadRefusal::DailyCount { max, .. } => (
+                "Daily download limit reached",
+                format!(
+                    "Your package allows {max} download{} in 24 hours, and you have used them.",
+                    plural(i64::try_from(*max).unwrap_or(i64::MAX))
+                ),
+            ),
+            DownloadRefusal::DailyBytes { max, .. } => (
+                "Daily download volume reached",
+                format!(
+                    "This download would take you past the {} your package allows in 24 hours.",
+                    human_size(*max)
+                ),
+            ),
+            DownloadRefusal::Concurrent { max } => (
+                "Too many downloads at once",
+                format!(
+                    "Your package allows {max} download{} at a time. Wait for one to finish.",
+                    plural(i64::try_from(*max).unwrap_or(i64::MAX))
+                ),
+            ),
+        };
+        Self { heading, message }
     }
 }
 
@@ -192,7 +232,7 @@ pub(crate) struct StatsTemplate {
 #[template(path = "refused.html")]
 pub(crate) struct RefusedTemplate {
     pub(crate) layout: Layout,
-    pub(crate) message: String,
+    pub(crate) text: RefusalText,
     pub(crate) limit: Option<String>,
     pub(crate) lifts: Option<String>,
     /// Retry by itself after this many seconds (meta refresh; works without JavaScript).
@@ -208,6 +248,19 @@ pub(crate) struct MessageTemplate {
     pub(crate) layout: Layout,
     pub(crate) heading: String,
     pub(crate) message: String,
+    /// Where to go from here (e.g. the file page of an expired download link).
+    pub(crate) link: Option<Link>,
+}
+
+impl MessageTemplate {
+    pub(crate) fn new(layout: Layout, heading: &str, message: String) -> Self {
+        Self {
+            layout,
+            heading: heading.to_owned(),
+            message,
+            link: None,
+        }
+    }
 }
 
 /// The login form.
@@ -217,6 +270,14 @@ pub(crate) struct LoginTemplate {
     pub(crate) layout: Layout,
     pub(crate) next: String,
     pub(crate) error: Option<String>,
+}
+
+/// `GET /logout`: the button that signs out.
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub(crate) struct LogoutTemplate {
+    pub(crate) layout: Layout,
+    pub(crate) signed_in: bool,
 }
 
 /// The home page.
@@ -245,19 +306,39 @@ pub(crate) struct Bar {
     pub(crate) title: String,
 }
 
-/// An axis label.
+/// A date under the bars. The chart scales with the page, text included, so the stylesheet
+/// draws labels larger on narrow screens and hides the minor ones there; the layout leaves
+/// room for both sizes (see [`LABEL_FONT`]).
 pub(crate) struct Label {
     pub(crate) x: u32,
     pub(crate) y: u32,
+    /// `start`, `middle` or `end`: the first and last labels hug the edges instead of being
+    /// cut by them.
+    pub(crate) anchor: &'static str,
+    /// Shown on wide screens only.
+    pub(crate) minor: bool,
     pub(crate) text: String,
+}
+
+/// The label font size in chart units on wide and on narrow screens (style.css, `.chart
+/// .label`): keep them equal to the stylesheet's.
+pub(crate) const LABEL_FONT: (u32, u32) = (11, 22);
+
+/// Label text is at most this many characters (`%e %b`: `27 Mar`).
+const LABEL_CHARS: u32 = 6;
+
+/// How wide a label may be drawn at `font` (system sans-serif digits and letters stay under
+/// 0.62 em).
+pub(crate) fn label_width(font: u32) -> u32 {
+    (LABEL_CHARS * font * 62).div_ceil(100)
 }
 
 impl Chart {
     /// The last `days` days up to `today`, missing days as zero.
     pub(crate) fn new(stats: &[DayDownloads], today: NaiveDate, days: i64) -> Self {
-        let (width, height, top, bottom) = (600u32, 220u32, 10u32, 30u32);
+        let (width, height, top, bottom) = (600u32, 220u32, 10u32, 34u32);
         let plot = height - top - bottom;
-        let series: Vec<(NaiveDate, u64)> = (0..days)
+        let series: Vec<(NaiveDate, u64)> = (0..days.max(1))
             .rev()
             .map(|back| {
                 let day = today - Duration::days(back);
@@ -268,27 +349,46 @@ impl Chart {
                 (day, count)
             })
             .collect();
+        let count = u32::try_from(series.len()).unwrap_or(1);
         let max = series.iter().map(|(_, c)| *c).max().unwrap_or(0).max(1);
-        let slot = width / u32::try_from(days.max(1)).unwrap_or(1);
+        let slot = (width / count).max(1);
+        // Labels every `step` days counted back from today (today is always labelled), with a
+        // label's width of space between neighbours; every other one is minor.
+        let gap = |font: u32| 2 * label_width(font);
+        let minor_step = gap(LABEL_FONT.0).div_ceil(slot).max(1);
+        let major_step = gap(LABEL_FONT.1).div_ceil(slot).max(1).div_ceil(minor_step) * minor_step;
         let mut bars = Vec::new();
         let mut labels = Vec::new();
-        for (i, (day, count)) in series.iter().enumerate() {
+        for (i, (day, downloads)) in series.iter().enumerate() {
             let i = u32::try_from(i).unwrap_or(0);
-            let bar_height = u32::try_from(u64::from(plot) * count / max).unwrap_or(plot);
+            let bar_height = u32::try_from(u64::from(plot) * downloads / max).unwrap_or(plot);
             bars.push(Bar {
                 x: i * slot + 1,
                 y: top + plot - bar_height,
                 width: slot.saturating_sub(2).max(1),
                 height: bar_height,
-                title: format!("{day}: {count}"),
+                title: format!("{day}: {downloads}"),
             });
-            if i % 7 == 0 || i + 1 == u32::try_from(series.len()).unwrap_or(0) {
-                labels.push(Label {
-                    x: i * slot + slot / 2,
-                    y: height - 10,
-                    text: day.format("%m-%d").to_string(),
-                });
+            let back = count - 1 - i;
+            if back % minor_step != 0 {
+                continue;
             }
+            let centre = i * slot + slot / 2;
+            let half = label_width(LABEL_FONT.1).div_ceil(2);
+            let (x, anchor) = if centre < half {
+                (i * slot, "start")
+            } else if centre + half > width {
+                ((i + 1) * slot, "end")
+            } else {
+                (centre, "middle")
+            };
+            labels.push(Label {
+                x,
+                y: height - 8,
+                anchor,
+                minor: back % major_step != 0,
+                text: day.format("%-d %b").to_string(),
+            });
         }
         let rows = stats
             .iter()
@@ -311,15 +411,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_read_like_a_file_manager() {
-        assert_eq!(human_size(0), "0 bytes");
-        assert_eq!(human_size(1023), "1023 bytes");
-        assert_eq!(human_size(1536), "1.5 KB");
-        assert_eq!(human_size(600_000), "585.9 KB");
-        assert_eq!(human_size(3 * 1024 * 1024 * 1024), "3.0 GB");
-    }
-
-    #[test]
     fn the_chart_fills_missing_days_and_scales_to_the_busiest() {
         let today = NaiveDate::from_ymd_opt(2024, 3, 30).unwrap();
         let stats = [
@@ -339,5 +430,39 @@ mod tests {
         assert_eq!(chart.bars[29].height, 90);
         assert_eq!(chart.bars[0].height, 0);
         assert_eq!(chart.rows[0], ("2024-03-30".to_owned(), 2));
+        assert_eq!(chart.labels.last().unwrap().text, "30 Mar");
+    }
+
+    /// The extent a label is drawn over at `font`.
+    fn extent(label: &Label, font: u32) -> (u32, u32) {
+        let w = label_width(font);
+        match label.anchor {
+            "start" => (label.x, label.x + w),
+            "end" => (label.x - w, label.x),
+            _ => (label.x - w / 2, label.x + w.div_ceil(2)),
+        }
+    }
+
+    #[test]
+    fn labels_stay_inside_the_chart_and_apart_at_any_range_and_size() {
+        let today = NaiveDate::from_ymd_opt(2024, 1, 3).unwrap();
+        for days in [1, 2, 7, 14, 30, 31, 60, 90, 365] {
+            let chart = Chart::new(&[], today, days);
+            for (font, narrow) in [(LABEL_FONT.0, false), (LABEL_FONT.1, true)] {
+                let shown: Vec<_> = chart
+                    .labels
+                    .iter()
+                    .filter(|l| !(narrow && l.minor))
+                    .map(|l| extent(l, font))
+                    .collect();
+                assert!(!shown.is_empty(), "{days} days");
+                for (start, end) in &shown {
+                    assert!(*end <= chart.width, "{days} days: {start}..{end}");
+                }
+                for pair in shown.windows(2) {
+                    assert!(pair[0].1 < pair[1].0, "{days} days, font {font}: {pair:?}");
+                }
+            }
+        }
     }
 }

@@ -256,7 +256,7 @@ pub struct WebConfig {
     pub session_ttl_secs: u64,
     /// Largest image shown as a preview on the file page.
     pub preview_max_bytes: u64,
-    /// Wrong folder passwords (or page logins) one address may try per window.
+    /// Wrong passwords of one folder one address may try per window.
     pub password_attempts: u64,
     /// The window of `password_attempts`, in seconds.
     pub password_window_secs: u64,

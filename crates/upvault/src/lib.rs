@@ -125,6 +125,10 @@ impl App {
             .merge(upvault_web::router(web.clone()))
             .fallback(|| async { axum::http::StatusCode::NOT_FOUND })
             .layer(axum::middleware::from_fn_with_state(
+                web.clone(),
+                upvault_web::styled_errors,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
                 web,
                 upvault_web::limit_pages,
             ));

@@ -57,32 +57,16 @@ impl AuthService {
         candidate: &str,
         stored: Option<String>,
     ) -> Result<(String, AccountId)> {
-        let policy = &self.deps.config.lockout;
-        // Unknown names count under the name given, so probing for names is throttled too.
-        let account_key = account.map_or_else(|| subject.to_owned(), |id| format!("account:{id}"));
-        let pair_key = format!("{account_key}|ip:{ip}");
-        let ip_key = format!("ip:{ip}");
-        let window = chrono::Duration::from_std(policy.window).unwrap_or_default();
-        let since = self.deps.clock.now() - window;
-        let logins = &self.deps.logins;
-        let locked = logins.login_failures_since(&pair_key, since).await?
-            >= policy.per_account_and_address
-            || logins.login_failures_since(&ip_key, since).await? >= policy.per_address
-            || logins.login_failures_since(&account_key, since).await? >= policy.per_account;
-        if locked {
-            warn!("login refused: locked out after too many failures");
-            return Err(Error::AuthFailed);
+        let attempt = LoginAttempt {
+            account,
+            subject,
+            ip,
+        };
+        match verify_under_lockout(&self.deps, &attempt, candidate, stored).await {
+            Ok(account) => self.issue(account, ip).await,
+            Err(Error::RateLimited(_)) => Err(Error::AuthFailed),
+            Err(err) => Err(err),
         }
-        if !verify_secret(candidate, stored).await {
-            let keys = [pair_key, ip_key, account_key];
-            logins
-                .record_login_failure(&keys, self.deps.clock.now())
-                .await?;
-            return Err(Error::AuthFailed);
-        }
-        let account = account.ok_or(Error::AuthFailed)?;
-        logins.clear_login_failures(&pair_key).await?;
-        self.issue(account, ip).await
     }
 
     async fn issue(&self, account_id: AccountId, ip: &str) -> Result<(String, AccountId)> {
@@ -157,6 +141,54 @@ impl AuthService {
             .await?;
         Ok(())
     }
+}
+
+/// Who tries to log in, from where, as the lockout counts it.
+pub(super) struct LoginAttempt<'a> {
+    /// The account the name or key belongs to, if any.
+    pub(super) account: Option<AccountId>,
+    /// What was given (`user:NAME`, `key:KEY1`): unknown names count under it, so probing for
+    /// names is throttled too.
+    pub(super) subject: &'a str,
+    /// The client's address.
+    pub(super) ip: &'a str,
+}
+
+/// Checks a secret under the lockout policy shared by the API's `/authorize` and the pages'
+/// login: failures are counted per (account, address), per address (a looser ceiling) and per
+/// account. A locked attempt is `Error::RateLimited` (the window, in seconds) without the
+/// secret being checked; a wrong secret is `Error::AuthFailed`.
+pub(super) async fn verify_under_lockout(
+    deps: &Deps,
+    attempt: &LoginAttempt<'_>,
+    candidate: &str,
+    stored: Option<String>,
+) -> Result<AccountId> {
+    let policy = &deps.config.lockout;
+    let account_key = attempt
+        .account
+        .map_or_else(|| attempt.subject.to_owned(), |id| format!("account:{id}"));
+    let pair_key = format!("{account_key}|ip:{}", attempt.ip);
+    let ip_key = format!("ip:{}", attempt.ip);
+    let window = chrono::Duration::from_std(policy.window).unwrap_or_default();
+    let since = deps.clock.now() - window;
+    let logins = &deps.logins;
+    let locked = logins.login_failures_since(&pair_key, since).await?
+        >= policy.per_account_and_address
+        || logins.login_failures_since(&ip_key, since).await? >= policy.per_address
+        || logins.login_failures_since(&account_key, since).await? >= policy.per_account;
+    if locked {
+        warn!("login refused: locked out after too many failures");
+        return Err(Error::RateLimited(policy.window.as_secs().max(1)));
+    }
+    if !verify_secret(candidate, stored).await {
+        let keys = [pair_key, ip_key, account_key];
+        logins.record_login_failure(&keys, deps.clock.now()).await?;
+        return Err(Error::AuthFailed);
+    }
+    let account = attempt.account.ok_or(Error::AuthFailed)?;
+    logins.clear_login_failures(&pair_key).await?;
+    Ok(account)
 }
 
 /// argon2 verification on the blocking pool; a missing hash is verified against a dummy so that

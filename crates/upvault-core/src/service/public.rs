@@ -15,6 +15,7 @@
 //! nothing of HTTP: cookies, forms and status codes are the web crate's.
 
 use super::account::GUEST_PACKAGE;
+use super::auth::{verify_under_lockout, LoginAttempt};
 use super::upload::{account_holder, acquire_slot, SlotGuard};
 use super::Deps;
 use crate::error::{Entity, Error, Limit, Result};
@@ -58,8 +59,8 @@ pub struct PublicConfig {
     pub text_preview_bytes: u64,
     /// Lines shown in a text preview.
     pub text_preview_lines: usize,
-    /// Failed password guesses (per address and folder, or per address for logins) allowed in
-    /// `guess_window`.
+    /// Failed password guesses per address and folder allowed in `guess_window` (page logins
+    /// fall under the API's lockout policy instead).
     pub guess_limit: u64,
     /// The sliding window of `guess_limit`.
     pub guess_window: Duration,
@@ -464,25 +465,22 @@ impl PublicService {
     }
 
     /// Signs a visitor in on the pages with username and password; returns a session token.
-    /// Failed attempts are counted per address like folder guesses.
+    /// Failures fall under the API's lockout policy (per account and address, with a looser
+    /// ceiling per address): past it the answer is `Error::RateLimited`.
     #[instrument(skip_all)]
     pub async fn login(&self, username: &str, password: &str, address: &str) -> Result<String> {
-        let key = format!("login/{address}");
-        self.check_guesses(&key).await?;
         let account = self.deps.accounts.account_by_username(username).await?;
-        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-        let known = stored.is_some();
-        let phc = stored.unwrap_or_else(|| secret::dummy_password_hash().to_owned());
-        let candidate = password.to_owned();
-        let verified =
-            tokio::task::spawn_blocking(move || secret::verify_password(&candidate, &phc))
-                .await
-                .unwrap_or(false);
-        let account = account.filter(|a| known && verified && a.status == "active");
-        let Some(account) = account else {
-            self.repo.record_guess(&key, self.deps.clock.now()).await?;
-            return Err(Error::AuthFailed);
+        let subject = format!("user:{}", username.to_lowercase());
+        let attempt = LoginAttempt {
+            account: account.as_ref().map(|a| a.id),
+            subject: &subject,
+            ip: address,
         };
+        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+        verify_under_lockout(&self.deps, &attempt, password, stored).await?;
+        let account = account
+            .filter(|a| a.status == "active")
+            .ok_or(Error::AuthFailed)?;
         let expires = self.deps.clock.now() + chrono_duration(self.config.session_ttl);
         let mac = self
             .mac(&session_message(

@@ -49,6 +49,25 @@ async fn post_form(
     }
 }
 
+/// What a visitor reads: the text between tags (attributes and the head left out).
+fn visible_text(body: &str) -> String {
+    let body = body.split("<body>").nth(1).unwrap_or(body);
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in body.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// The download form's ticket on a file page.
 fn ticket(body: &str) -> String {
     let start = body.find("name=\"t\" value=\"").expect("a download form") + 16;
@@ -656,8 +675,17 @@ async fn the_wait_between_downloads_is_enforced_by_the_server() {
     assert_eq!(early.status(), 429);
     assert!(early.headers().contains_key(header::RETRY_AFTER));
     let body = early.text().await.unwrap();
-    assert!(body.contains("wait_between_downloads"), "{body}");
-    assert!(body.contains("You can download again in"), "{body}");
+    assert!(
+        body.contains("data-limit=\"wait_between_downloads\""),
+        "{body}"
+    );
+    // The visitor reads plain words: no key names in the text, and no "again" before a first
+    // download.
+    let text = visible_text(&body);
+    assert!(!text.contains("wait_between_downloads"), "{text}");
+    assert!(text.contains("Your download is almost ready"), "{text}");
+    assert!(text.contains("You can download in "), "{text}");
+    assert!(!text.contains("again"), "{text}");
     assert!(
         body.contains("http-equiv=\"refresh\""),
         "retries by itself without JavaScript"
@@ -724,7 +752,14 @@ async fn daily_download_count_and_volume_are_capped() {
     let third = press_download(&server, &code, None).await;
     assert_eq!(third.status(), 429);
     let body = third.text().await.unwrap();
-    assert!(body.contains("downloads_per_24_hours"), "{body}");
+    assert!(
+        body.contains("data-limit=\"downloads_per_24_hours\""),
+        "{body}"
+    );
+    assert!(
+        visible_text(&body).contains("Your package allows 2 downloads in 24 hours"),
+        "{body}"
+    );
     assert!(
         body.contains("You can download again in 23 hours 59 minutes")
             || body.contains("You can download again in 24 hours"),
@@ -741,7 +776,11 @@ async fn daily_download_count_and_volume_are_capped() {
     let second = press_download(&server, &code, None).await;
     assert_eq!(second.status(), 429);
     let body = second.text().await.unwrap();
-    assert!(body.contains("download_size_per_24_hours"), "{body}");
+    assert!(
+        body.contains("data-limit=\"download_size_per_24_hours\""),
+        "{body}"
+    );
+    assert!(visible_text(&body).contains("past the 1.5 KB"), "{body}");
     assert!(body.contains("You can download again in"), "{body}");
 }
 
@@ -758,7 +797,14 @@ async fn a_held_download_blocks_a_second_one_until_it_ends() {
     let second = press_download(&server, &code, None).await;
     assert_eq!(second.status(), 429);
     let body = second.text().await.unwrap();
-    assert!(body.contains("concurrent_downloads"), "{body}");
+    assert!(
+        body.contains("data-limit=\"concurrent_downloads\""),
+        "{body}"
+    );
+    assert!(
+        visible_text(&body).contains("allows 1 download at a time"),
+        "{body}"
+    );
     assert!(
         body.contains("as soon as one of your downloads ends"),
         "{body}"
@@ -791,9 +837,7 @@ async fn files_over_the_package_download_size_are_refused() {
     let page = get(&server, &format!("/{big}"), None).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("id=\"blocked\""));
-    assert!(page
-        .body
-        .contains("max_download_filesize_allowed is 500 bytes"));
+    assert!(visible_text(&page.body).contains("files of up to 500 bytes"));
     assert!(!page.body.contains("download-form"));
     // Even with a ticket from another page, the server refuses.
     let small_page = get(&server, &format!("/{small}"), None).await;
@@ -873,4 +917,191 @@ async fn signed_in_visitors_download_under_their_own_package() {
     )
     .await;
     assert!(forged.body.contains("id=\"countdown\""));
+}
+
+/// Whether an answer is one of our styled pages (the layout's stylesheet and header).
+fn styled(page: &Page) -> bool {
+    page.headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html")
+        && page.body.contains("href=\"/static/style.css\"")
+        && page.body.contains("<header class=\"top\">")
+}
+
+#[tokio::test]
+async fn a_dead_download_link_says_it_expired_and_leads_to_the_file_page() {
+    let server = TestServer::start().await;
+    let user = server.user("expiry").await;
+    let item = upload(&server, &user, "kept.txt", b"still here".to_vec()).await;
+    let code = short(&item);
+
+    let page = get(
+        &server,
+        &format!("/{code}?download_token=not-a-token"),
+        None,
+    )
+    .await;
+    assert_eq!(page.status, 404);
+    assert!(styled(&page), "{}", page.body);
+    assert!(page.body.contains("This download link has expired"));
+    assert!(
+        page.body.contains(&format!("href=\"/{code}\"")),
+        "links to the file page: {}",
+        page.body
+    );
+    assert!(page.body.contains("kept.txt"));
+    // The file page it leads to still offers the download.
+    assert_eq!(get(&server, &format!("/{code}"), None).await.status, 200);
+
+    // A token for a file that is gone: the plain not-found page, no link to nowhere.
+    let page = get(&server, "/NoSuchCode?download_token=x", None).await;
+    assert_eq!(page.status, 404);
+    assert!(styled(&page));
+    assert!(!page.body.contains("download link has expired"));
+}
+
+#[tokio::test]
+async fn every_page_error_is_a_styled_page() {
+    let server = TestServer::start().await;
+
+    // GET /logout: a page with the sign-out button, not a bare 405.
+    let logout = get(&server, "/logout", None).await;
+    assert_eq!(logout.status, 200);
+    assert!(styled(&logout));
+    assert!(logout.body.contains("You are not logged in"));
+
+    // A path that is not UTF-8.
+    let bad = get(&server, "/%ff%fe", None).await;
+    assert_eq!(bad.status, 404);
+    assert!(styled(&bad), "{}", bad.body);
+
+    // A wrong method keeps its status and Allow, with a page.
+    let response = server
+        .client
+        .put(format!("{}/login", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    assert!(response.headers().contains_key(header::ALLOW));
+    let page = Page {
+        status: 405,
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    };
+    assert!(styled(&page), "{}", page.body);
+
+    // A form that does not parse, and a path no route has.
+    let response = server
+        .client
+        .post(format!("{}/login", server.url))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 415);
+    let page = Page {
+        status: 415,
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    };
+    assert!(styled(&page), "{}", page.body);
+    let response = server
+        .client
+        .delete(format!("{}/SomeCode/name.txt", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+    let page = Page {
+        status: 405,
+        headers: response.headers().clone(),
+        body: response.text().await.unwrap(),
+    };
+    assert!(styled(&page), "{}", page.body);
+
+    // The API keeps its envelope.
+    let api = get(&server, "/api/v2/no/such", None).await;
+    assert_eq!(api.status, 404);
+    assert!(api.body.contains("\"_status\""), "{}", api.body);
+
+    // A garbage download ticket: one message, headed as what it is.
+    let user = server.user("ticketless").await;
+    let code = short(&upload(&server, &user, "t.txt", b"t".to_vec()).await);
+    let garbage = get(&server, &format!("/{code}~g?t=garbage"), None).await;
+    assert_eq!(garbage.status, 403);
+    let text = visible_text(&garbage.body);
+    assert!(text.contains("This download link has expired"), "{text}");
+    assert!(!text.contains("not available yet"), "{text}");
+
+    // A one-byte file is "1 byte".
+    let file = get(&server, &format!("/{code}"), None).await;
+    assert_eq!(between(&file.body, "id=\"file-size\">", "<"), "1 byte");
+}
+
+#[tokio::test]
+async fn page_logins_lock_one_account_at_one_address_not_everyone_there() {
+    let server = TestServer::start().await;
+    server.user("victim").await;
+    server.user("neighbour").await;
+    let wrong = |user: &'static str| [("username", user), ("password", "wrong guess")];
+
+    // Five wrong tries are five wrong tries; the sixth is held back.
+    for attempt in 1..=5 {
+        let page = post_form(&server, "/login", &wrong("victim"), None).await;
+        assert_eq!(page.status, 403, "try {attempt}: {}", page.body);
+        assert!(page.body.contains("Wrong username or password"));
+    }
+    let locked = post_form(
+        &server,
+        "/login",
+        &[
+            ("username", "victim"),
+            ("password", upvault_testkit::PASSWORD),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(locked.status, 429, "{}", locked.body);
+    assert!(locked.headers.contains_key(header::RETRY_AFTER));
+    assert!(locked.body.contains("Too many wrong passwords"));
+
+    // Someone else at the same address still signs in.
+    let other = post_form(
+        &server,
+        "/login",
+        &[
+            ("username", "neighbour"),
+            ("password", upvault_testkit::PASSWORD),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(other.status, 303, "{}", other.body);
+
+    // The looser ceiling per address: 20 failures in all lock the address.
+    for attempt in 6..=20 {
+        let name = format!("nobody{attempt}");
+        let page = post_form(
+            &server,
+            "/login",
+            &[("username", name.as_str()), ("password", "x")],
+            None,
+        )
+        .await;
+        assert_eq!(page.status, 403, "try {attempt}");
+    }
+    let ceiling = post_form(
+        &server,
+        "/login",
+        &[
+            ("username", "neighbour"),
+            ("password", upvault_testkit::PASSWORD),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(ceiling.status, 429, "{}", ceiling.body);
 }
