@@ -124,7 +124,7 @@ impl Params {
     /// A required id parameter: missing → "Please provide …", not a whole number → refused.
     pub fn require_id<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
         let raw = self.require(name)?;
-        parse(raw).ok_or_else(|| ApiError::bad_param(messages::bad_id(name)))
+        parse(raw).ok_or_else(|| ApiError::bad_param(messages::bad_id(name, raw)))
     }
 
     /// A required folder reference where `0` means the root (SPEC.md §4).
@@ -225,7 +225,7 @@ fn folder_ref(name: &str, raw: &str) -> Result<Option<FolderId>, ApiError> {
     }
     FolderId::parse(raw)
         .map(Some)
-        .ok_or_else(|| ApiError::bad_param(messages::bad_id(name)))
+        .ok_or_else(|| ApiError::bad_param(messages::bad_id(name, raw)))
 }
 
 /// A folder of the domain as the wire names it (`0` the root).

@@ -89,9 +89,19 @@ pub const BAD_ACCESS_PASSWORD: &str =
 /// `is_public` outside 0, 1, 2.
 pub const BAD_IS_PUBLIC: &str =
     "The is_public param must be 0 (private), 1 (unlisted) or 2 (public).";
-/// An id param that is not a whole number.
-pub fn bad_id(param: &str) -> String {
-    format!("The {param} param must be a whole number.")
+/// An id param that is not an id: not a whole number, or one no id can be (0, negative, or
+/// past the largest id).
+pub fn bad_id(param: &str, raw: &str) -> String {
+    let raw = raw.trim();
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        format!(
+            "The {param} param is out of range: ids go from 1 to {}.",
+            i64::MAX
+        )
+    } else {
+        format!("The {param} param must be a whole number.")
+    }
 }
 /// `file_url_base64` decodes to something that is not an http(s) URL.
 pub const BAD_FILE_URL_SCHEME: &str =

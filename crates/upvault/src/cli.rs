@@ -130,7 +130,12 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .accounts
                 .create_user(&username, &password, &email, package.map(PackageId))
                 .await
-                .map_err(anyhow::Error::from)
+                .map_err(|err| {
+                    explain(err, || match package {
+                        Some(id) => no_package(id),
+                        None => "the default package is missing".to_owned(),
+                    })
+                })
                 .context("could not create the account")?;
             if json {
                 let out =
@@ -149,7 +154,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .accounts
                 .set_password(&username, &password)
                 .await
-                .map_err(anyhow::Error::from)
+                .map_err(|err| explain(err, || no_account(&username)))
                 .with_context(|| format!("could not set the password of {username:?}"))?;
             println!("password of {username} changed; its access tokens have ended");
         }
@@ -158,7 +163,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .accounts
                 .create_api_key(&username)
                 .await
-                .map_err(anyhow::Error::from)
+                .map_err(|err| explain(err, || no_account(&username)))
                 .with_context(|| format!("could not create a key pair for {username:?}"))?;
             if json {
                 println!("{}", serde_json::json!({"key1": key1, "key2": key2}));
@@ -195,7 +200,7 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                         .accounts
                         .set_package_field(PackageId(id), key.trim(), value)
                         .await
-                        .map_err(anyhow::Error::from)
+                        .map_err(|err| explain(err, || no_package(id)))
                         .with_context(|| format!("could not set {assignment:?} on package {id}"))?,
                 );
             }
@@ -205,6 +210,22 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A domain error as the operator reads it: a lookup that found nothing names what they typed.
+fn explain(err: upvault_core::Error, missing: impl FnOnce() -> String) -> anyhow::Error {
+    match err {
+        upvault_core::Error::NotFound(_) => anyhow::anyhow!(missing()),
+        err => err.into(),
+    }
+}
+
+fn no_package(id: i64) -> String {
+    format!("there is no package with id {id} (`upvault package list` shows them)")
+}
+
+fn no_account(username: &str) -> String {
+    format!("there is no account named {username:?}")
 }
 
 /// The first line of stdin, without its line end (`echo … | upvault user passwd admin`).

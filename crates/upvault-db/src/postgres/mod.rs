@@ -29,7 +29,7 @@ mod token;
 use crate::error::DbResultExt;
 use anyhow::Context as _;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::{Connection as _, PgConnection, Postgres, Transaction};
 use std::str::FromStr;
 use upvault_core::ids::{AccountId, FileId};
 use upvault_core::model::{DayDownloads, TransferKind};
@@ -39,6 +39,30 @@ use upvault_core::Result;
 /// sized for the request concurrency of one instance; mind `max_connections` on the server when
 /// adding instances (16 each, plus headroom).
 const POOL_SIZE: u32 = 16;
+
+/// How long a first connection may take before start-up gives up.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a first connection failed, in words an operator can act on.
+fn explain_connect(err: &sqlx::Error, options: &PgConnectOptions) -> String {
+    match err {
+        sqlx::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (is PostgreSQL running and listening there?)".to_owned()
+        }
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("28P01") | Some("28000") => format!(
+                "authentication failed for user {:?} (check the user and password in database_url)",
+                options.get_username()
+            ),
+            Some("3D000") => format!(
+                "the database {:?} does not exist (create it, or fix the name in database_url)",
+                options.get_database().unwrap_or_default()
+            ),
+            _ => db.message().to_owned(),
+        },
+        other => other.to_string(),
+    }
+}
 
 /// Every repository port of `upvault-core` on one PostgreSQL database (or schema: the URL may
 /// choose one with `?options[search_path]=name`).
@@ -55,12 +79,31 @@ impl PostgresStore {
         let options = PgConnectOptions::from_str(url)
             .context("invalid PostgreSQL database URL")?
             .application_name("upvault");
+        // One connection first, by itself: the pool would retry a refused connection or a wrong
+        // password until its acquire timeout and then say only "pool timed out".
+        let server = format!("{}:{}", options.get_host(), options.get_port());
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "cannot connect to the PostgreSQL database at {server}: no answer within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                )
+            })?
+            // Not the URL itself: it may carry the password.
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "cannot connect to the PostgreSQL database at {server}: {}",
+                    explain_connect(&err, &options)
+                )
+            })?;
+        probe.close().await.ok();
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
+            .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(options)
             .await
-            // Not the URL itself: it may carry the password.
-            .context("cannot connect to the PostgreSQL database")?;
+            .with_context(|| format!("cannot connect to the PostgreSQL database at {server}"))?;
         sqlx::migrate!("./migrations/postgres")
             .run(&pool)
             .await

@@ -94,6 +94,33 @@ fn user_apikey_and_package_commands() {
     assert_eq!(packages[0]["download_speed"], "51200");
     let (ok, _, err) = upvault(dir.path(), &["package", "set", "1", "no_such_limit=1"]);
     assert!(!ok && err.contains("no_such_limit"), "{err}");
+    // Lookups that find nothing name what was typed.
+    let (ok, _, err) = upvault(dir.path(), &["package", "set", "99", "download_speed=1"]);
+    assert!(
+        !ok && err.contains("there is no package with id 99"),
+        "{err}"
+    );
+    let (ok, _, err) = upvault(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "ghost",
+            "--password",
+            "12345678",
+            "--package",
+            "42",
+        ],
+    );
+    assert!(
+        !ok && err.contains("there is no package with id 42"),
+        "{err}"
+    );
+    let (ok, _, err) = upvault(dir.path(), &["apikey", "create", "nobody"]);
+    assert!(
+        !ok && err.contains("there is no account named \"nobody\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -170,7 +197,10 @@ fn serve_bootstraps_an_admin_once_and_stops_on_sigterm() {
         dir.path(),
         &["user", "passwd", "nobody", "--password", "12345678"],
     );
-    assert!(!ok && err.contains("not found"), "{err}");
+    assert!(
+        !ok && err.contains("there is no account named \"nobody\""),
+        "{err}"
+    );
     let (ok, _, err) = upvault(
         dir.path(),
         &["user", "passwd", "admin", "--password", "short"],
@@ -231,4 +261,61 @@ mod reqwest {
         let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
         serde_json::from_str(json).map_err(std::io::Error::other)
     }
+}
+
+/// `upvault package list` against `database_url`: whether it worked, its stderr, how long.
+fn against_database(url: &str) -> (bool, String, std::time::Duration) {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_upvault"))
+        .args(["package", "list"])
+        .env("UPVAULT_DATA_DIR", dir.path())
+        .env("UPVAULT_DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        output.status.success(),
+        String::from_utf8(output.stderr).unwrap(),
+        started.elapsed(),
+    )
+}
+
+#[test]
+fn an_unusable_postgres_fails_at_once_and_says_why() {
+    // Nothing listens on a port just freed.
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let (ok, err, took) = against_database(&format!("postgres://u:p@127.0.0.1:{port}/upvault"));
+    assert!(!ok);
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(!err.contains(":p@"), "no password in messages: {err}");
+    // The pool alone waited its 30 s acquire timeout before saying "pool timed out".
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+
+    let Ok(base) = std::env::var("UPVAULT_TEST_DATABASE_URL") else {
+        eprintln!("UPVAULT_TEST_DATABASE_URL is unset: wrong password / missing database skipped");
+        return;
+    };
+    let url = url::Url::parse(&base).unwrap();
+    let mut wrong_password = url.clone();
+    wrong_password
+        .set_password(Some("not-the-password"))
+        .unwrap();
+    let (ok, err, _) = against_database(wrong_password.as_str());
+    assert!(
+        !ok && err.contains("authentication failed for user"),
+        "{err}"
+    );
+    assert!(!err.contains("not-the-password"), "{err}");
+    let mut missing = url;
+    missing.set_path("/no_such_database_here");
+    let (ok, err, _) = against_database(missing.as_str());
+    assert!(
+        !ok && err.contains("\"no_such_database_here\" does not exist"),
+        "{err}"
+    );
 }

@@ -150,6 +150,16 @@ async fn documented_file_errors_and_isolation() {
             vec![("file_id", "abc")],
             "The file_id param must be a whole number.",
         ),
+        (
+            "file/info",
+            vec![("file_id", "99999999999999999999999")],
+            "The file_id param is out of range: ids go from 1 to 9223372036854775807.",
+        ),
+        (
+            "file/info",
+            vec![("file_id", "-3")],
+            "The file_id param is out of range: ids go from 1 to 9223372036854775807.",
+        ),
         ("file/download", vec![], "Please provide the file_id param."),
         ("file/download", vec![("file_id", their_id)], not_found),
         (
