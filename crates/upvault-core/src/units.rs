@@ -21,9 +21,25 @@ pub fn human_size(bytes: u64) -> String {
     format!("{shown} {}", UNITS[unit])
 }
 
+/// `1 file`, `2 files`, `0 files`: a count with its noun (regular plurals only).
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::human_size;
+    use super::{count, human_size};
+
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(count(0, "file"), "0 files");
+        assert_eq!(count(1, "file"), "1 file");
+        assert_eq!(count(2, "blob"), "2 blobs");
+    }
 
     #[test]
     fn sizes_read_like_a_file_manager() {

@@ -82,6 +82,10 @@ pub const TABLES: &[Table] = &[
 /// Tables that are deliberately not copied, with the reason.
 pub const SKIPPED: &[(&str, &str)] = &[
     (
+        "instances",
+        "heartbeats of the source's servers; the destination's servers write their own",
+    ),
+    (
         "transfer_slots",
         "leases of transfers in progress, which lapse within minutes; the source's instances \
          are stopped, so none of them is live",

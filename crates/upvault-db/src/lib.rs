@@ -11,6 +11,7 @@
 
 pub mod copy;
 mod error;
+pub mod instances;
 mod postgres;
 mod rate;
 mod sqlite;

@@ -7,6 +7,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use std::sync::Arc;
 use upvault_core::ports::*;
+use upvault_db::instances::Instance;
 
 /// Every repository port on one database.
 #[async_trait]
@@ -23,21 +24,32 @@ pub trait Database:
 {
     /// Closes the pool (graceful shutdown).
     async fn close(&self);
+    /// The heartbeat of a serving instance (see [`upvault_db::instances`]).
+    async fn beat(&self, instance: &Instance) -> upvault_core::Result<()>;
+    /// Removes a stopping instance's heartbeat.
+    async fn leave(&self, id: &str) -> upvault_core::Result<()>;
 }
 
-#[async_trait]
-impl Database for upvault_db::SqliteStore {
-    async fn close(&self) {
-        upvault_db::SqliteStore::close(self).await;
-    }
+/// [`Database`] for a store type, by its inherent methods.
+macro_rules! database {
+    ($store:ty) => {
+        #[async_trait]
+        impl Database for $store {
+            async fn close(&self) {
+                <$store>::close(self).await;
+            }
+            async fn beat(&self, instance: &Instance) -> upvault_core::Result<()> {
+                <$store>::beat(self, instance).await
+            }
+            async fn leave(&self, id: &str) -> upvault_core::Result<()> {
+                <$store>::leave(self, id).await
+            }
+        }
+    };
 }
 
-#[async_trait]
-impl Database for upvault_db::PostgresStore {
-    async fn close(&self) {
-        upvault_db::PostgresStore::close(self).await;
-    }
-}
+database!(upvault_db::SqliteStore);
+database!(upvault_db::PostgresStore);
 
 /// Opens the database of `database_url` (default: SQLite in `data_dir`), running migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Arc<dyn Database>> {

@@ -37,12 +37,17 @@ pub enum Command {
     Package(PackageCommand),
     /// Copy a whole installation (every row and blob) from the database and storage of
     /// SOURCE_CONFIG into this config's, e.g. SQLite + local disk into PostgreSQL + S3. Stop
-    /// the source's servers first; run it again after an interruption to continue.
+    /// the source's servers first (a live one is detected and refused); run it again after an
+    /// interruption to continue.
     Migrate {
         /// The source installation's config file; `UPVAULT_*` variables do not apply to it
         /// (they describe the destination).
         #[arg(long, value_name = "SOURCE_CONFIG")]
         from: PathBuf,
+        /// Copy even though a server seems to use the source (uploads it takes meanwhile may
+        /// be missed).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -111,8 +116,8 @@ pub enum PackageCommand {
 
 /// Runs a command other than `serve`, writing its output to stdout.
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
-    if let Command::Migrate { from } = &command {
-        return migrate::run(config, from).await;
+    if let Command::Migrate { from, force } = &command {
+        return migrate::run(config, from, *force).await;
     }
     let app = App::build(config).await?;
     let services = &app.services;

@@ -190,6 +190,13 @@ impl App {
             async move { purge_stop.cancelled().await },
         ));
 
+        let heartbeat_stop = stop.clone();
+        let heartbeat = tokio::spawn(heartbeat(
+            self.store.clone(),
+            self.services.deps.clock.clone(),
+            async move { heartbeat_stop.cancelled().await },
+        ));
+
         let router = self.router();
         info!(address = %listener.local_addr()?, public_url = %self.config.public_url(), "serving");
         let http_stop = stop.clone();
@@ -210,6 +217,7 @@ impl App {
             ("import worker", worker),
             ("maintenance", maintenance),
             ("rate counter purge", rate_purge),
+            ("heartbeat", heartbeat),
         ] {
             if let Err(err) = task.await {
                 warn!(%err, "{name} stopped abnormally");
@@ -218,6 +226,48 @@ impl App {
         self.store.close().await;
         info!("stopped");
         served.context("the HTTP server failed")
+    }
+}
+
+/// How often a serving instance writes its heartbeat (`upvault migrate` treats a source with
+/// one younger than three of these as in use).
+pub const HEARTBEAT: Duration = Duration::from_secs(10);
+
+/// Writes this process's heartbeat row every [`HEARTBEAT`] until `shutdown`, then removes it.
+async fn heartbeat(
+    store: Arc<dyn backend::Database>,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "unknown host".to_owned());
+    let started_at = clock.now();
+    let mut instance = upvault_db::instances::Instance {
+        id: format!("{:016x}", rand::random::<u64>()),
+        host,
+        pid: std::process::id(),
+        started_at,
+        seen_at: started_at,
+    };
+    tokio::pin!(shutdown);
+    let mut ticks = tokio::time::interval(HEARTBEAT);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            _ = ticks.tick() => {}
+        }
+        instance.seen_at = clock.now();
+        if let Err(err) = store.beat(&instance).await {
+            warn!(%err, "could not write the heartbeat");
+        }
+    }
+    if let Err(err) = store.leave(&instance.id).await {
+        warn!(%err, "could not remove the heartbeat");
     }
 }
 

@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use upvault_blob::copy::{BlobCopyProgress, BlobCopyReport};
+use upvault_core::units::{count, human_size};
 use upvault_core::BlobKey;
 use upvault_db::copy::{CopyOptions, CopyProgress, CopyReport, TableReport};
 
@@ -31,7 +32,13 @@ pub struct MigrateOptions {
     pub max_rows: Option<u64>,
     /// Draw progress bars on stderr.
     pub progress: bool,
+    /// Copy even when a server seems to use the source.
+    pub force: bool,
 }
+
+/// A server whose heartbeat is younger than this uses the source (they beat every
+/// [`crate::HEARTBEAT`]).
+const LIVE_WITHIN: Duration = Duration::from_secs(30);
 
 /// What a migration did.
 #[derive(Debug, Clone)]
@@ -47,38 +54,85 @@ pub struct MigrateSummary {
 }
 
 impl std::fmt::Display for MigrateSummary {
+    /// `migrated: 2 accounts, 5 folders, 7 files and 40 other rows; 6 blobs (1.2 MB copied
+    /// now) in 0.4s`, then what an earlier run had copied already, if anything.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(if self.complete {
             "migrated"
         } else {
             "migration interrupted"
         })?;
+        let mut earlier = Vec::new();
         match &self.rows {
             Some(rows) => {
-                let read: u64 = rows.tables.iter().map(|t| t.read).sum();
-                let written: u64 = rows.tables.iter().map(|t| t.written).sum();
+                let of = |name: &str| {
+                    rows.tables
+                        .iter()
+                        .find(|t| t.table == name)
+                        .map_or(0, |t| t.source_rows)
+                };
+                let main = ["accounts", "folders", "files"];
+                let others: u64 = rows
+                    .tables
+                    .iter()
+                    .filter(|t| !main.contains(&t.table))
+                    .map(|t| t.source_rows)
+                    .sum();
                 write!(
                     f,
-                    ": {read} rows of {} tables ({written} new, {} there already)",
-                    rows.tables.len(),
-                    read - written.min(read)
+                    ": {}, {}, {} and {}",
+                    count(of("accounts"), "account"),
+                    count(of("folders"), "folder"),
+                    count(of("files"), "file"),
+                    count(others, "other row")
                 )?;
+                // Rows the destination made itself (its default packages, its secrets) are
+                // replaced, not "there already"; only rows an earlier run copied are.
+                let kept: u64 = rows
+                    .tables
+                    .iter()
+                    .filter(|t| {
+                        upvault_db::copy::TABLES.iter().any(|table| {
+                            table.name == t.table
+                                && table.on_existing == upvault_db::copy::OnExisting::Keep
+                        })
+                    })
+                    .map(|t| t.read - t.written.min(t.read))
+                    .sum();
+                if kept > 0 {
+                    earlier.push(count(kept, "row"));
+                }
             }
             None => f.write_str(": rows stay (same database)")?,
         }
         match &self.blobs {
-            Some(blobs) => write!(
-                f,
-                ", {} blobs ({} copied, {}; {} there already)",
-                blobs.listed,
-                blobs.copied,
-                HumanBytes(blobs.bytes),
-                blobs.present
-            )?,
-            None if self.complete => f.write_str(", blobs stay (same storage)")?,
-            None => f.write_str(", blobs not started")?,
+            Some(blobs) => {
+                write!(
+                    f,
+                    "; {} ({} copied now)",
+                    count(blobs.listed, "blob"),
+                    human_size(blobs.bytes)
+                )?;
+                if blobs.present > 0 {
+                    earlier.push(count(blobs.present, "blob"));
+                }
+            }
+            None if self.complete => f.write_str("; blobs stay (same storage)")?,
+            None => f.write_str("; blobs not started")?,
         }
         write!(f, " in {:.1}s", self.elapsed.as_secs_f64())?;
+        if !earlier.is_empty() {
+            write!(
+                f,
+                " ({} {} there from an earlier run)",
+                earlier.join(" and "),
+                if earlier.len() == 1 && earlier[0].starts_with("1 ") {
+                    "was"
+                } else {
+                    "were"
+                }
+            )?;
+        }
         if !self.complete {
             f.write_str("; run it again to continue")?;
         }
@@ -88,11 +142,12 @@ impl std::fmt::Display for MigrateSummary {
 
 /// The `migrate` command: loads the source config, migrates with progress bars when stderr is
 /// a terminal, and prints the summary line on stderr.
-pub async fn run(destination: Config, from: &Path) -> anyhow::Result<()> {
+pub async fn run(destination: Config, from: &Path, force: bool) -> anyhow::Result<()> {
     let source = load_source_config(from)?;
     let options = MigrateOptions {
         max_rows: None,
         progress: std::io::stderr().is_terminal(),
+        force,
     };
     let summary = migrate(&source, &destination, options).await?;
     eprintln!("{summary}");
@@ -131,12 +186,18 @@ pub async fn migrate(
         redact(&destination.database_url())
     );
 
+    let from = upvault_db::AnyStore::connect_existing(&source.database_url())
+        .await
+        .context("cannot open the source database")?;
+    let live = refuse_live_source(&from, options.force).await;
+    if same_database || live.is_err() {
+        from.close().await;
+    }
+    live?;
+
     let rows = if same_database {
         None
     } else {
-        let from = upvault_db::AnyStore::connect_existing(&source.database_url())
-            .await
-            .context("cannot open the source database")?;
         let to = backend::open_store(destination)
             .await
             .context("cannot open the destination database")?;
@@ -197,6 +258,50 @@ pub async fn migrate(
         complete: true,
         elapsed: started.elapsed(),
     })
+}
+
+/// Refuses a source that a server still uses, unless forced: a copy taken while it writes can
+/// miss what it writes meanwhile.
+async fn refuse_live_source(source: &upvault_db::AnyStore, force: bool) -> anyhow::Result<()> {
+    let now = chrono::Utc::now();
+    let since = now - chrono::Duration::from_std(LIVE_WITHIN).unwrap_or_default();
+    let live = source
+        .seen_since(since)
+        .await
+        .context("cannot read which servers use the source")?;
+    let Some(latest) = live.first() else {
+        return Ok(());
+    };
+    let servers: Vec<String> = live
+        .iter()
+        .map(|i| {
+            format!(
+                "pid {} on {} (running since {}, seen {} s ago)",
+                i.pid,
+                i.host,
+                i.started_at.format("%Y-%m-%d %H:%M UTC"),
+                (now - i.seen_at).num_seconds().max(0)
+            )
+        })
+        .collect();
+    if force {
+        eprintln!(
+            "warning: --force: copying while {} server(s) use the source: {}",
+            live.len(),
+            servers.join("; ")
+        );
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{} server(s) use the source installation: {}. Stop them first (what they write during \
+         the copy could be missed), then run migrate again. A server that was killed rather \
+         than stopped stays listed for {} s after its last heartbeat ({}); --force copies \
+         anyway.",
+        live.len(),
+        servers.join("; "),
+        LIVE_WITHIN.as_secs(),
+        latest.seen_at.format("%H:%M:%S UTC")
+    )
 }
 
 /// Whether two configs name one database.

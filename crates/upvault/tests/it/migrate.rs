@@ -437,7 +437,7 @@ async fn migrate_copies_a_whole_installation_and_resumes() {
         &destination,
         MigrateOptions {
             max_rows: Some(4),
-            progress: false,
+            ..MigrateOptions::default()
         },
     )
     .await
@@ -662,4 +662,81 @@ async fn check_destination(server: &TestServer, fixture: &Fixture) -> i64 {
         .await;
     assert!(folder["id"].as_str().unwrap().parse::<i64>().unwrap() > 4);
     new_id
+}
+
+/// A fresh SQLite + local-disk installation config in `dir`.
+fn embedded_config(dir: &Path) -> Config {
+    let mut config = Config {
+        data_dir: dir.to_path_buf(),
+        ..Config::default()
+    };
+    config.storage.path = Some(config.blob_dir());
+    config.database_url = Some(config.database_url());
+    config
+}
+
+#[tokio::test]
+async fn migrate_refuses_a_source_a_server_still_uses() {
+    let source_dir = tempfile::tempdir().unwrap();
+    let source = embedded_config(source_dir.path());
+    pin_backends(source_dir.path(), &source);
+    let server = TestServer::start_in(source_dir, |_| {}).await;
+    let user = server.user("busy").await;
+    server.upload_ok(&user, "live.txt", b"live".to_vec()).await;
+
+    let dest_dir = tempfile::tempdir().unwrap();
+    let destination = embedded_config(dest_dir.path());
+    let mut refusal = String::new();
+    for _ in 0..50 {
+        match migrate(&source, &destination, MigrateOptions::default()).await {
+            Err(err) => {
+                refusal = format!("{err:#}");
+                break;
+            }
+            // The first heartbeat may not be written yet.
+            Ok(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+        }
+    }
+    assert!(refusal.contains("1 server(s) use the source"), "{refusal}");
+    assert!(
+        refusal.contains(&format!("pid {}", std::process::id())),
+        "{refusal}"
+    );
+    assert!(refusal.contains("--force"), "{refusal}");
+
+    // --force copies anyway.
+    let forced = migrate(
+        &source,
+        &destination,
+        MigrateOptions {
+            force: true,
+            ..MigrateOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(forced.complete, "{forced}");
+
+    // Stopped, the server takes its heartbeat with it; counts mean something on a fresh
+    // destination (nothing "there already").
+    let source_dir = server.stop().await;
+    let fresh_dir = tempfile::tempdir().unwrap();
+    let fresh = embedded_config(fresh_dir.path());
+    let summary = migrate(&source, &fresh, MigrateOptions::default())
+        .await
+        .unwrap();
+    let line = summary.to_string();
+    assert!(
+        line.starts_with("migrated: 1 account, 0 folders, 1 file and "),
+        "{line}"
+    );
+    assert!(line.contains("; 1 blob ("), "{line}");
+    assert!(!line.contains("earlier run"), "{line}");
+    // A rerun says what an earlier run had done.
+    let again = migrate(&source, &fresh, MigrateOptions::default())
+        .await
+        .unwrap()
+        .to_string();
+    assert!(again.contains("there from an earlier run"), "{again}");
+    drop(source_dir);
 }
