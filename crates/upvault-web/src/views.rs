@@ -426,8 +426,8 @@ mod tests {
         let chart = Chart::new(&stats, today, 30);
         assert_eq!(chart.bars.len(), 30);
         assert_eq!(chart.max, 4);
-        assert_eq!(chart.bars[27].height, 180);
-        assert_eq!(chart.bars[29].height, 90);
+        assert_eq!(chart.bars[27].height, 176);
+        assert_eq!(chart.bars[29].height, 88);
         assert_eq!(chart.bars[0].height, 0);
         assert_eq!(chart.rows[0], ("2024-03-30".to_owned(), 2));
         assert_eq!(chart.labels.last().unwrap().text, "30 Mar");
