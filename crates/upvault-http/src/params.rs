@@ -124,7 +124,7 @@ impl Params {
     /// A required id parameter: missing → "Please provide …", not a whole number → refused.
     pub fn require_id<T>(&self, name: &str, parse: fn(&str) -> Option<T>) -> Result<T, ApiError> {
         let raw = self.require(name)?;
-        parse(raw).ok_or_else(|| ApiError::bad_param(messages::bad_id(name, raw)))
+        parse(raw).ok_or_else(|| not_an_id(name, raw, IdUse::Named))
     }
 
     /// A required folder reference where `0` means the root (SPEC.md §4).
@@ -219,13 +219,44 @@ impl Params {
     }
 }
 
+/// A folder reference: `0` and the literal `null` (any case, as the real server checks it)
+/// are the root.
 fn folder_ref(name: &str, raw: &str) -> Result<Option<FolderId>, ApiError> {
-    if raw == "0" {
+    if raw == "0" || raw.eq_ignore_ascii_case("null") {
         return Ok(None);
     }
     FolderId::parse(raw)
         .map(Some)
-        .ok_or_else(|| ApiError::bad_param(messages::bad_id(name, raw)))
+        .ok_or_else(|| not_an_id(name, raw, IdUse::Place))
+}
+
+/// Whether an id names the object acted on or where something goes.
+#[derive(Clone, Copy)]
+enum IdUse {
+    Named,
+    Place,
+}
+
+/// The refusal of an id parameter that names no id. Digits no id can be are out of range (a
+/// client bug worth naming); anything else gets what the real server answers, which casts it
+/// to 0 and finds nothing: the parameter's not-found message (SPEC.md §7).
+fn not_an_id(name: &str, raw: &str, used: IdUse) -> ApiError {
+    let raw = raw.trim();
+    let digits = raw.strip_prefix('-').unwrap_or(raw);
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        return ApiError::bad_param(messages::id_out_of_range(name));
+    }
+    let not_found = match (name, used) {
+        ("file_id", _) => messages::FILE_NOT_FOUND,
+        ("folder_id", IdUse::Named) | ("parent_folder_id", _) => messages::FOLDER_NOT_FOUND,
+        ("folder_id", IdUse::Place) => messages::UPLOAD_FOLDER_NOT_FOUND,
+        ("parent_id", _) => messages::PARENT_FOLDER_NOT_FOUND,
+        ("new_parent_folder_id", _) => messages::MOVE_DESTINATION_NOT_FOUND,
+        ("copy_to_folder_id", _) => messages::COPY_DESTINATION_NOT_FOUND,
+        ("scheduled_item_id", _) => messages::SCHEDULED_ITEM_NOT_FOUND,
+        _ => return ApiError::bad_param(messages::bad_id(name)),
+    };
+    ApiError::new(crate::error::ErrorClass::NotFound, not_found)
 }
 
 /// A folder of the domain as the wire names it (`0` the root).

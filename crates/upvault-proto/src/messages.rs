@@ -4,8 +4,23 @@
 //! The second block is ours, for refusals the documentation does not cover: short sentences
 //! that name the parameter or limit and why.
 
-/// `/authorize` failure, whatever was wrong (SPEC.md §2: never say which half).
+/// `/authorize` failure with username and password, whatever was wrong (SPEC.md §2: never say
+/// which half).
 pub const AUTH_FAILED: &str = "Could not authenticate user. The username and password may be invalid or your account may be locked from too many failed logins.";
+/// `/authorize` failure with a key pair (the real server's, SPEC.md §7).
+pub const AUTH_FAILED_KEYS: &str = "Could not authenticate user. The key pair may be invalid or your account may be locked from too many failed logins.";
+/// `key1` missing or not 64 characters (the real server's).
+pub const KEY1_LENGTH: &str = "Please provide key1. It must be 64 characters in length.";
+/// `key2` missing or not 64 characters (the real server's).
+pub const KEY2_LENGTH: &str = "Please provide key2. It must be 64 characters in length.";
+/// `username` without a `password` (the real server's).
+pub const MISSING_PASSWORD: &str = "Please provide a password.";
+/// `/folder/move` onto the folder itself (the real server's).
+pub const FOLDER_MOVE_ONTO_ITSELF: &str = "Param folder_id can not match new_parent_folder_id.";
+/// An unknown action of a known group (the real server's).
+pub fn no_method(group: &str, action: &str) -> String {
+    format!("No method found within endpoint ({group}): {action}")
+}
 /// `/disable_access_token` success.
 pub const TOKEN_REMOVED: &str = "Token removed or no longer available.";
 /// Missing `access_token`.
@@ -89,19 +104,17 @@ pub const BAD_ACCESS_PASSWORD: &str =
 /// `is_public` outside 0, 1, 2.
 pub const BAD_IS_PUBLIC: &str =
     "The is_public param must be 0 (private), 1 (unlisted) or 2 (public).";
-/// An id param that is not an id: not a whole number, or one no id can be (0, negative, or
-/// past the largest id).
-pub fn bad_id(param: &str, raw: &str) -> String {
-    let raw = raw.trim();
-    let digits = raw.strip_prefix('-').unwrap_or(raw);
-    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        format!(
-            "The {param} param is out of range: ids go from 1 to {}.",
-            i64::MAX
-        )
-    } else {
-        format!("The {param} param must be a whole number.")
-    }
+/// An id param that is not a whole number, where no not-found message fits.
+pub fn bad_id(param: &str) -> String {
+    format!("The {param} param must be a whole number.")
+}
+/// An id param of digits that no id can be (0 where the root is not meant, negative, or past
+/// the largest id).
+pub fn id_out_of_range(param: &str) -> String {
+    format!(
+        "The {param} param is out of range: ids go from 1 to {}.",
+        i64::MAX
+    )
 }
 /// `file_url_base64` decodes to something that is not an http(s) URL.
 pub const BAD_FILE_URL_SCHEME: &str =

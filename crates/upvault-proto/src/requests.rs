@@ -55,7 +55,8 @@ pub struct WithCredentials<T> {
     pub request: T,
 }
 
-/// A folder parameter: `0` is the root folder, any other number a folder id of the account.
+/// A folder parameter: `0` (or the literal `null`, as the real server reads it) is the root
+/// folder, any other number a folder id of the account.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct FolderRef(pub i64);

@@ -2,7 +2,7 @@
 
 use super::{success, ApiParams};
 use crate::client_ip::ClientIp;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorClass};
 use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
@@ -11,7 +11,10 @@ use upvault_proto::messages;
 use upvault_proto::objects::AuthorizeData;
 use upvault_proto::requests::{AuthorizeRequest, DisableAccessTokenRequest};
 
-/// `key1` + `key2`, or `username` + `password`; any failure is the one documented message.
+/// `key1` + `key2`, or `username` + `password`. A login that fails says only that (never which
+/// half); the shape checks before it are the real server's (SPEC.md §7): keys of 64
+/// characters, a password with a username. Without a username the key pair is asked for, as
+/// the real server's default (`API Keys`) does.
 pub(super) async fn authorize(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -19,19 +22,30 @@ pub(super) async fn authorize(
 ) -> ApiResult<Response> {
     let ip = ip.to_string();
     let auth = &state.services.auth;
-    let issued = match (
-        request.key1.as_deref(),
-        request.key2.as_deref(),
-        request.username.as_deref(),
-        request.password.as_deref(),
-    ) {
-        (Some(key1), Some(key2), _, _) => auth.authorize_with_key(key1, key2, &ip).await,
-        (_, _, Some(username), Some(password)) if !password.is_empty() => {
-            auth.authorize_with_password(username, password, &ip).await
-        }
-        _ => Err(Error::AuthFailed),
+    let with_keys = request.key1.is_some() || request.key2.is_some() || request.username.is_none();
+    let issued = if with_keys {
+        let key1 = full_key(request.key1.as_deref(), messages::KEY1_LENGTH)?;
+        let key2 = full_key(request.key2.as_deref(), messages::KEY2_LENGTH)?;
+        auth.authorize_with_key(key1, key2, &ip)
+            .await
+            .map_err(|err| match err {
+                Error::AuthFailed => {
+                    ApiError::new(ErrorClass::Unauthorized, messages::AUTH_FAILED_KEYS)
+                }
+                err => err.into(),
+            })
+    } else {
+        let username = request.username.as_deref().unwrap_or_default();
+        let password = request
+            .password
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| ApiError::bad_param(messages::MISSING_PASSWORD))?;
+        auth.authorize_with_password(username, password, &ip)
+            .await
+            .map_err(ApiError::from)
     };
-    let (token, account) = issued.map_err(ApiError::from)?;
+    let (token, account) = issued?;
     Ok(success(
         None,
         Some(AuthorizeData {
@@ -39,6 +53,12 @@ pub(super) async fn authorize(
             account_id: account.to_string(),
         }),
     ))
+}
+
+/// A key of the 64 characters every key pair has, or `message`.
+fn full_key<'a>(key: Option<&'a str>, message: &'static str) -> Result<&'a str, ApiError> {
+    key.filter(|k| k.chars().count() == 64)
+        .ok_or_else(|| ApiError::bad_param(message))
 }
 
 /// Revokes the token given.

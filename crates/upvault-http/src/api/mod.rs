@@ -68,7 +68,30 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         .with_state(state)
 }
 
-async fn unknown_endpoint() -> ApiError {
+/// An unknown path: inside a known group (`/api/v2/file/xyz`, `/api/v2/file`) the real
+/// server's "No method found within endpoint (file): xyz", else ours.
+async fn unknown_endpoint(uri: axum::http::Uri) -> ApiError {
+    let rest = uri.path().trim_start_matches("/api/v2").trim_matches('/');
+    let (group, action) = rest.split_once('/').unwrap_or((rest, ""));
+    let group = group.to_ascii_lowercase();
+    if [
+        "account",
+        "file",
+        "folder",
+        "authorize",
+        "disable_access_token",
+    ]
+    .contains(&group.as_str())
+    {
+        let action = match action.to_ascii_lowercase() {
+            action if action.is_empty() => "index".to_owned(),
+            action => action,
+        };
+        return ApiError::new(
+            ErrorClass::UnknownEndpoint,
+            messages::no_method(&group, &action),
+        );
+    }
     ApiError::new(ErrorClass::UnknownEndpoint, messages::UNKNOWN_ENDPOINT)
 }
 

@@ -1,12 +1,14 @@
 //! [`FromParams`] for every endpoint's request type: which parameters it reads, in the order
 //! its documented errors come (after the credentials, which [`super::Authed`] checks first).
 //!
-//! Blank counts as absent everywhere; ids must be positive whole numbers ("The X param must be
-//! a whole number."); folder parameters take `0` for the root.
+//! Blank counts as absent everywhere; ids are positive whole numbers (text that is not digits
+//! gets the parameter's not-found message, as on the real server; digits no id can be are out
+//! of range); folder parameters take `0` or `null` for the root.
 
 use crate::error::ApiError;
 use crate::params::{FromParams, Params};
 use upvault_core::{FileId, FolderId, JobId};
+use upvault_proto::messages;
 use upvault_proto::requests::*;
 
 /// A positive id as the wire carries it.
@@ -138,7 +140,7 @@ impl FromParams for FolderCreateRequest {
             folder_name: params.require("folder_name")?.to_owned(),
             parent_id: params.folder_ref("parent_id")?,
             is_public: params.visibility("is_public")?,
-            access_password: params.owned("access_password"),
+            access_password: password_param(params),
         })
     }
 }
@@ -172,13 +174,17 @@ impl FromParams for FolderInfoRequest {
 impl FromParams for FolderEditRequest {
     fn from_params(params: &Params) -> Result<Self, ApiError> {
         let folder_id = params.require_id("folder_id", folder_id)?;
-        let remove_access_password = params.get("remove_access_password") == Some("1");
+        // `access_password=null` clears it as `remove_access_password=1` does (the real server).
+        let remove_access_password = params.get("remove_access_password") == Some("1")
+            || params
+                .get("access_password")
+                .is_some_and(|p| p.eq_ignore_ascii_case("null"));
         Ok(Self {
             folder_id,
             folder_name: params.owned("folder_name"),
             parent_id: params.folder_ref("parent_id")?,
             is_public: params.visibility("is_public")?,
-            access_password: params.owned("access_password"),
+            access_password: password_param(params),
             remove_access_password,
         })
     }
@@ -194,9 +200,22 @@ impl FromParams for FolderDeleteRequest {
 
 impl FromParams for FolderMoveRequest {
     fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let folder = params.require("folder_id")?;
+        let destination = params.require("new_parent_folder_id")?;
+        // Compared as sent, before either is looked up (the real server's order).
+        if folder == destination {
+            return Err(ApiError::bad_param(messages::FOLDER_MOVE_ONTO_ITSELF));
+        }
         Ok(Self {
             folder_id: params.require_id("folder_id", folder_id)?,
             new_parent_folder_id: params.require_folder_ref("new_parent_folder_id")?,
         })
     }
+}
+
+/// `access_password` as sent; the literal `null` is none.
+fn password_param(params: &Params) -> Option<String> {
+    params
+        .owned("access_password")
+        .filter(|p| !p.eq_ignore_ascii_case("null"))
 }

@@ -34,18 +34,46 @@ async fn key_pair_login_works_and_wrong_halves_fail_alike() {
     assert_eq!(ok["data"]["access_token"].as_str().unwrap().len(), 128);
     assert!(ok.get("response").is_none());
 
-    for params in [
-        vec![("key1", key1.as_str()), ("key2", "wrong")],
-        vec![("key1", "unknown"), ("key2", key2.as_str())],
-        vec![("key1", key1.as_str())],
-        vec![("username", "keys"), ("password", "wrong-password")],
-        vec![("username", "nobody"), ("password", PASSWORD)],
-        vec![],
+    // Either wrong half of a full-length pair, and either wrong half of username + password,
+    // fail alike; shapes that cannot be a login get the real server's shape messages first.
+    let (wrong1, wrong2) = ("x".repeat(64), "y".repeat(64));
+    let keys_failed = "Could not authenticate user. The key pair may be invalid or your account \
+                       may be locked from too many failed logins.";
+    let key1_length = "Please provide key1. It must be 64 characters in length.";
+    let key2_length = "Please provide key2. It must be 64 characters in length.";
+    for (params, expected) in [
+        (
+            vec![("key1", key1.as_str()), ("key2", wrong2.as_str())],
+            keys_failed,
+        ),
+        (
+            vec![("key1", wrong1.as_str()), ("key2", key2.as_str())],
+            keys_failed,
+        ),
+        (
+            vec![("key1", key1.as_str()), ("key2", "short")],
+            key2_length,
+        ),
+        (
+            vec![("key1", "unknown"), ("key2", key2.as_str())],
+            key1_length,
+        ),
+        (vec![("key1", key1.as_str())], key2_length),
+        (vec![], key1_length),
+        (
+            vec![("username", "keys"), ("password", "wrong-password")],
+            AUTH_FAILED,
+        ),
+        (
+            vec![("username", "nobody"), ("password", PASSWORD)],
+            AUTH_FAILED,
+        ),
+        (vec![("username", "keys")], "Please provide a password."),
     ] {
         let answer = server.post("authorize", &params).await;
         assert_eq!(answer["_status"], "error", "{params:?}");
         assert_eq!(answer["status"], "error");
-        assert_eq!(answer["response"], AUTH_FAILED, "{params:?}");
+        assert_eq!(answer["response"], expected, "{params:?}");
     }
 }
 
@@ -248,7 +276,11 @@ async fn failed_logins_lock_the_account_at_that_address_for_a_while() {
     let locked = server
         .post("authorize", &[("key1", &key1), ("key2", &key2)])
         .await;
-    assert_eq!(locked["response"], AUTH_FAILED);
+    assert_eq!(
+        locked["response"],
+        "Could not authenticate user. The key pair may be invalid or your account may be \
+         locked from too many failed logins."
+    );
     // Another account at the same address is not locked by those five.
     server.login("neighbour").await;
     // The lock lifts once the failures leave the 15-minute window.

@@ -31,3 +31,175 @@ async fn an_uploaded_name_that_carries_a_path_keeps_its_last_component() {
     let info = server.ok(&user, "file/info", &[("file_id", &id)]).await;
     assert_eq!(info["filename"], "a_b.txt");
 }
+
+#[tokio::test]
+async fn null_means_the_root_and_clears_a_folder_password() {
+    let server = TestServer::start().await;
+    let user = server.user("nulls").await;
+    let folder = server
+        .ok(&user, "folder/create", &[("folder_name", "Box")])
+        .await;
+    let box_id = folder["id"].as_str().unwrap().to_owned();
+
+    // Upload and create with `null` for the folder: the root.
+    let upload = server
+        .upload(&user, "n.txt", b"n".to_vec(), &[("folder_id", "null")])
+        .await;
+    assert_eq!(upload["_status"], "success", "{upload}");
+    let file_id = upload["data"][0]["file_id"].as_str().unwrap().to_owned();
+    let top = server
+        .ok(
+            &user,
+            "folder/create",
+            &[("folder_name", "Top"), ("parent_id", "NULL")],
+        )
+        .await;
+    assert!(top["parentId"].is_null(), "{top}");
+
+    // Into the box, then back with `null` (move, edit, copy).
+    server
+        .ok(
+            &user,
+            "file/move",
+            &[("file_id", &file_id), ("new_parent_folder_id", &box_id)],
+        )
+        .await;
+    server
+        .ok(
+            &user,
+            "file/move",
+            &[("file_id", &file_id), ("new_parent_folder_id", "null")],
+        )
+        .await;
+    let info = server
+        .ok(&user, "file/info", &[("file_id", &file_id)])
+        .await;
+    assert!(info["folderId"].is_null(), "{info}");
+    server
+        .ok(
+            &user,
+            "file/edit",
+            &[("file_id", &file_id), ("folder_id", &box_id)],
+        )
+        .await;
+    server
+        .ok(
+            &user,
+            "file/edit",
+            &[("file_id", &file_id), ("folder_id", "null")],
+        )
+        .await;
+    let info = server
+        .ok(&user, "file/info", &[("file_id", &file_id)])
+        .await;
+    assert!(info["folderId"].is_null(), "{info}");
+    let copy = server
+        .ok(
+            &user,
+            "file/copy",
+            &[("file_id", &file_id), ("copy_to_folder_id", "null")],
+        )
+        .await;
+    assert!(copy["folderId"].is_null(), "{copy}");
+
+    // Folders: a parent of `null` is the root; `access_password=null` clears the password,
+    // and a new folder with it has none.
+    server
+        .ok(
+            &user,
+            "folder/move",
+            &[
+                ("folder_id", top["id"].as_str().unwrap()),
+                ("new_parent_folder_id", &box_id),
+            ],
+        )
+        .await;
+    let edited = server
+        .ok(
+            &user,
+            "folder/edit",
+            &[
+                ("folder_id", top["id"].as_str().unwrap()),
+                ("parent_id", "null"),
+            ],
+        )
+        .await;
+    assert!(edited["parentId"].is_null(), "{edited}");
+    let md5 = "5f4dcc3b5aa765d61d8327deb882cf99";
+    let locked = server
+        .ok(
+            &user,
+            "folder/edit",
+            &[("folder_id", &box_id), ("access_password", md5)],
+        )
+        .await;
+    assert_eq!(locked["accessPassword"], md5, "{locked}");
+    let cleared = server
+        .ok(
+            &user,
+            "folder/edit",
+            &[("folder_id", &box_id), ("access_password", "null")],
+        )
+        .await;
+    assert!(cleared["accessPassword"].is_null(), "{cleared}");
+    let open = server
+        .ok(
+            &user,
+            "folder/create",
+            &[("folder_name", "Open"), ("access_password", "null")],
+        )
+        .await;
+    assert!(open["accessPassword"].is_null(), "{open}");
+}
+
+#[tokio::test]
+async fn messages_the_documentation_lacks_are_the_real_servers() {
+    let server = TestServer::start().await;
+    let user = server.user("letters").await;
+    let folder = server
+        .ok(&user, "folder/create", &[("folder_name", "F")])
+        .await;
+    let id = folder["id"].as_str().unwrap().to_owned();
+    for (endpoint, params, expected) in [
+        (
+            "file/info",
+            vec![("file_id", "abc")],
+            "Could not find file based on file_id.",
+        ),
+        (
+            "folder/info",
+            vec![("folder_id", "abc")],
+            "Could not find folder based on folder_id.",
+        ),
+        (
+            "folder/move",
+            vec![
+                ("folder_id", id.as_str()),
+                ("new_parent_folder_id", id.as_str()),
+            ],
+            "Param folder_id can not match new_parent_folder_id.",
+        ),
+        (
+            "folder/move",
+            vec![("folder_id", id.as_str()), ("new_parent_folder_id", "abc")],
+            "Could not find the destination folder id defined by new_parent_folder_id.",
+        ),
+        (
+            "file/xyz",
+            vec![],
+            "No method found within endpoint (file): xyz",
+        ),
+        (
+            "folder",
+            vec![],
+            "No method found within endpoint (folder): index",
+        ),
+    ] {
+        let answer = server.call(&user, endpoint, &params).await;
+        assert_eq!(
+            answer["_status"], "error",
+            "{endpoint} {params:?}: {answer}"
+        );
+        assert_eq!(answer["response"], expected, "{endpoint} {params:?}");
+    }
+}
