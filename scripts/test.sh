@@ -18,11 +18,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Chromium drives the page tests; curl is the third-party client of the upload tests.
-if ! { command -v chromium && command -v chromedriver && command -v curl; } >/dev/null 2>&1; then
-    echo "== installing chromium, chromium-driver and curl (apt-get)" >&2
+# Chromium drives the page tests; curl and Node.js (fetch, node:http) are third-party clients
+# of the upload tests.
+if ! { command -v chromium && command -v chromedriver && command -v curl && command -v node; } \
+    >/dev/null 2>&1; then
+    echo "== installing chromium, chromium-driver, curl and nodejs (apt-get)" >&2
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver curl >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver curl nodejs >&2
 fi
 
 echo "== starting PostgreSQL" >&2

@@ -393,3 +393,64 @@ async fn curl_gets_the_refusal_with_and_without_expect_continue() {
     assert_eq!(listed_files(&server, &user).await, 0);
     assert_nothing_stored(&server).await;
 }
+
+/// Node.js for the client tests, or `None` (with a message) outside CI; under CI it must be
+/// there (`scripts/test.sh` installs it).
+fn node() -> Option<&'static str> {
+    let found = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+        assert!(
+            !ci,
+            "CI=true but node is missing: scripts/test.sh installs it"
+        );
+        eprintln!("SKIPPED: node is missing (apt-get install nodejs)");
+        return None;
+    }
+    Some("node")
+}
+
+#[tokio::test]
+async fn node_fetch_and_http_read_the_refusal_of_an_oversized_upload() {
+    let Some(node) = node() else {
+        return;
+    };
+    let server = TestServer::start().await;
+    set(&server, "max_upload_size", &(1024 * 1024).to_string()).await;
+    let user = server.user("node").await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/clients/early-refusal.mjs"
+    );
+    let output = tokio::process::Command::new(node)
+        .arg(script)
+        .args([&server.url, &user.token, &user.account_id])
+        .args([&(6 * 1024 * 1024).to_string(), "30"])
+        .output()
+        .await
+        .expect("node runs");
+    assert!(output.status.success(), "{output:?}");
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 60, "{lines:?}");
+    for line in &lines {
+        assert_eq!(
+            line["status_text"], "error",
+            "every attempt reads the answer: {line}"
+        );
+        assert!(
+            line["response"]
+                .as_str()
+                .is_some_and(|r| r.contains("max_upload_size is 1 MB")),
+            "{line}"
+        );
+    }
+    assert_eq!(listed_files(&server, &user).await, 0);
+    assert_nothing_stored(&server).await;
+}
