@@ -39,6 +39,17 @@ pub fn escape_html(raw: &str) -> String {
     out
 }
 
+/// The real server's upload-result row (its file-previewer plugin's form, without the theme's
+/// tick and arrow images, which upvault does not ship); `name` and `url` escaped already.
+fn success_row(name: &str, url: &str) -> String {
+    format!(
+        "<td class=\"cancel\"><span class=\"success\" title=\"success\">&#10003;</span></td>\
+         <td class=\"name\">{name}</td><td class=\"rightArrow\"></td>\
+         <td class=\"url urlOff\"><a href=\"{url}\" target=\"_blank\">{url}</a>\
+         <div class=\"fileUrls hidden\">{url}</div></td>"
+    )
+}
+
 /// Percent-encodes one URL path segment.
 pub fn encode_segment(raw: &str) -> String {
     utf8_percent_encode(raw, SEGMENT).to_string()
@@ -110,11 +121,16 @@ impl Presenter {
     pub fn file(&self, file: File) -> FileObject {
         // Taken by value: its strings move into the answer instead of being copied (a
         // listing presents every file of a folder).
+        let url_file = self.file_url(&file);
         FileObject {
-            url_file: self.file_url(&file),
+            url_file_info: format!("{url_file}~i?{}", file.delete_hash),
+            url_file_stats: format!("{url_file}~s"),
+            url_file_delete: format!("{url_file}~d?{}", file.delete_hash),
+            url_file,
             id: decimal(file.id.0),
             file_size: decimal(file.size_bytes),
             status: file.status.as_str().to_owned(),
+            file_status: file.status.as_str().to_owned(),
             downloads: decimal(file.downloads),
             folder_id: file.folder_id.map(|id| decimal(id.0)),
             uploaded_date: format_datetime(file.uploaded_at),
@@ -170,6 +186,7 @@ impl Presenter {
                 escape_html(&url)
             ),
             url_bbcode: format!("[url]{url}[/url]"),
+            success_result_html: success_row(&name, &escape_html(&url)),
             url,
         }
     }

@@ -39,6 +39,8 @@ pub struct FileObject {
     pub file_size: String,
     /// `active`, or `trash` once deleted.
     pub status: String,
+    /// The same as `status`, under the real server's name.
+    pub file_status: String,
     /// How many downloads completed, as a string.
     pub downloads: String,
     /// The id of the folder holding the file, as a string; `null` for the root folder.
@@ -53,6 +55,13 @@ pub struct FileObject {
     pub uploaded_date: String,
     /// Extra: the MD5 of the content, 32 lower-case hex characters.
     pub md5: String,
+    /// The owner's info page, `{url_file}~i?{delete_hash}` (the real server sends this field;
+    /// upvault's info page needs the hash, so it is in the link).
+    pub url_file_info: String,
+    /// The public stats page, `{url_file}~s`.
+    pub url_file_stats: String,
+    /// The owner's delete page, `{url_file}~d?{delete_hash}`.
+    pub url_file_delete: String,
 }
 
 /// A folder; `accessPassword` is left out of listings (SPEC.md §3).
@@ -224,6 +233,10 @@ pub struct UploadedFile {
     pub url_html: String,
     /// A BBCode link to the file page.
     pub url_bbcode: String,
+    /// The real server's upload-result row: four HTML table cells (name, then the file page
+    /// link), escaped, for clients that insert it into their own upload table. Empty for a
+    /// refused file.
+    pub success_result_html: String,
 }
 
 /// `/file/download` data.

@@ -203,3 +203,42 @@ async fn messages_the_documentation_lacks_are_the_real_servers() {
         assert_eq!(answer["response"], expected, "{endpoint} {params:?}");
     }
 }
+
+#[tokio::test]
+async fn file_objects_and_upload_items_carry_the_real_servers_extra_fields() {
+    let server = TestServer::start().await;
+    let user = server.user("fields").await;
+    let upload = server
+        .upload(&user, "a <b>.txt", b"fields".to_vec(), &[])
+        .await;
+    let item = &upload["data"][0];
+    let url = item["url"].as_str().unwrap();
+    let row = item["success_result_html"].as_str().unwrap();
+    assert!(row.starts_with("<td class=\"cancel\">"), "{row}");
+    assert!(
+        row.contains("<td class=\"name\">a &lt;b&gt;.txt</td>"),
+        "{row}"
+    );
+    assert!(
+        row.contains(&format!("<a href=\"{url}\" target=\"_blank\">{url}</a>")),
+        "{row}"
+    );
+
+    let id = item["file_id"].as_str().unwrap();
+    let info = server.ok(&user, "file/info", &[("file_id", id)]).await;
+    assert_eq!(info["file_status"], "active");
+    assert_eq!(info["file_status"], info["status"]);
+    let hash = item["delete_hash"].as_str().unwrap();
+    assert_eq!(info["url_file_info"], format!("{url}~i?{hash}"));
+    assert_eq!(info["url_file_stats"], format!("{url}~s"));
+    assert_eq!(info["url_file_delete"], format!("{url}~d?{hash}"));
+    // The links work: the owner's info page opens with its hash.
+    let page = server
+        .client
+        .get(info["url_file_info"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    server.ok(&user, "file/delete", &[("file_id", id)]).await;
+}
