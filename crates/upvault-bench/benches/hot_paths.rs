@@ -7,7 +7,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use std::hint::black_box;
 use tokio::runtime::Runtime;
 use upvault_blob::LocalBlobStore;
-use upvault_core::model::{File, Status};
+use upvault_core::model::{File, Status, UploadSource};
 use upvault_core::ports::{BlobStore, ByteStream};
 use upvault_core::{AccountId, BlobKey, FileId, FolderId};
 use upvault_http::present::{now_string, Presenter};
@@ -175,6 +175,9 @@ fn listing_rows() -> Vec<File> {
             uploaded_at: uploaded,
             updated_at: None,
             trashed_at: None,
+            upload_source: UploadSource::Api,
+            uploaded_ip: "203.0.113.9".into(),
+            last_accessed_at: None,
         })
         .collect()
 }

@@ -201,6 +201,40 @@ pub struct File {
     pub updated_at: Option<DateTime<Utc>>,
     /// When it went to the trash.
     pub trashed_at: Option<DateTime<Utc>>,
+    /// How it arrived.
+    pub upload_source: UploadSource,
+    /// The address it was uploaded from (empty when unknown); shown to its owner only.
+    pub uploaded_ip: String,
+    /// Its last completed download.
+    pub last_accessed_at: Option<DateTime<Utc>>,
+}
+
+/// How a file arrived (the real server's `uploadSource`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadSource {
+    /// `/file/upload`.
+    Api,
+    /// A URL import (`/file/url_upload_add`).
+    Remote,
+}
+
+impl UploadSource {
+    /// As stored and sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadSource::Api => "api",
+            UploadSource::Remote => "remote",
+        }
+    }
+
+    /// From its stored form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "api" => Some(UploadSource::Api),
+            "remote" => Some(UploadSource::Remote),
+            _ => None,
+        }
+    }
 }
 
 /// A file record to create; ids and the short URL are the repository's to assign.
@@ -230,6 +264,10 @@ pub struct NewFile {
     pub keywords: String,
     /// Upload time.
     pub uploaded_at: DateTime<Utc>,
+    /// How it arrived.
+    pub upload_source: UploadSource,
+    /// The address it came from (empty when unknown).
+    pub uploaded_ip: String,
 }
 
 /// Who may see a folder's public page (SPEC.md §3 `isPublic`).

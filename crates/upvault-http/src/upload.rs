@@ -7,14 +7,16 @@
 //! is committed; every temporary object is removed whatever happens.
 
 use crate::api::{authenticate, success};
+use crate::client_ip::ClientIp;
 use crate::error::{ApiError, ApiResult};
 use crate::params::{body_error, multipart_boundary, too_many_parts, Params};
 use crate::AppState;
 use axum::extract::{FromRequest, Request, State};
 use axum::response::Response;
 use futures::TryStreamExt;
+use upvault_core::model::UploadSource;
 use upvault_core::ports::{ByteStream, TempBlob};
-use upvault_core::service::{SlotGuard, UploadPolicy};
+use upvault_core::service::{Arrival, SlotGuard, UploadPolicy};
 use upvault_core::{AccountId, Error};
 use upvault_proto::messages;
 use upvault_proto::objects::UploadedFile;
@@ -42,7 +44,11 @@ struct Uploader {
     policy: UploadPolicy,
 }
 
-pub(crate) async fn upload(State(state): State<AppState>, request: Request) -> ApiResult<Response> {
+pub(crate) async fn upload(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    request: Request,
+) -> ApiResult<Response> {
     let Some(boundary) = multipart_boundary(&request) else {
         // Not multipart: no file can be here. Check credentials first (documented order).
         let params = Params::from_request(request, &state).await?;
@@ -115,7 +121,7 @@ pub(crate) async fn upload(State(state): State<AppState>, request: Request) -> A
     .await;
 
     let result = match outcome {
-        Ok(()) => finish(&state, &params, uploader, &mut parts).await,
+        Ok(()) => finish(&state, &params, uploader, &mut parts, &ip.to_string()).await,
         Err(err) => Err(err),
     };
     // Whatever happened, no temporary object outlives the request.
@@ -145,6 +151,7 @@ async fn finish(
     params: &Params,
     uploader: Option<Uploader>,
     parts: &mut Vec<Part>,
+    ip: &str,
 ) -> ApiResult<Response> {
     let uploader = match uploader {
         Some(uploader) => uploader,
@@ -177,8 +184,12 @@ async fn finish(
                         uploader.account,
                         &uploader.policy,
                         folder,
-                        &received.filename,
-                        received.declared_type.as_deref(),
+                        &Arrival {
+                            filename: &received.filename,
+                            declared_type: received.declared_type.as_deref(),
+                            source: UploadSource::Api,
+                            ip,
+                        },
                         received.temp,
                     )
                     .await;

@@ -55,6 +55,16 @@ pub struct FileObject {
     pub uploaded_date: String,
     /// Extra: the MD5 of the content, 32 lower-case hex characters.
     pub md5: String,
+    /// How the file arrived: `api` (`/file/upload`) or `remote` (a URL import).
+    #[serde(rename = "uploadSource")]
+    pub upload_source: String,
+    /// The address it was uploaded from (empty when unknown, e.g. for URL imports and files
+    /// older than this field). Only its owner ever gets a file object.
+    #[serde(rename = "uploadedIP")]
+    pub uploaded_ip: String,
+    /// Its last completed download, `Y-m-d H:i:s`; `null` before the first.
+    #[serde(rename = "lastAccessed")]
+    pub last_accessed: Option<String>,
     /// The owner's info page, `{url_file}~i?{delete_hash}` (the real server sends this field;
     /// upvault's info page needs the hash, so it is in the link).
     pub url_file_info: String,

@@ -12,9 +12,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument, warn};
-use upvault_core::model::{ImportJob, JobOutcome};
+use upvault_core::model::{ImportJob, JobOutcome, UploadSource};
 use upvault_core::ports::ByteStream;
-use upvault_core::service::{Services, UploadPolicy};
+use upvault_core::service::{Arrival, Services, UploadPolicy};
 use upvault_core::{name, Error, Limit};
 
 /// How long running jobs may go on after shutdown before they are interrupted.
@@ -361,8 +361,13 @@ impl Inner {
                 job.account_id,
                 &policy,
                 job.folder_id,
-                &filename,
-                content_type.as_deref(),
+                &Arrival {
+                    filename: &filename,
+                    declared_type: content_type.as_deref(),
+                    source: UploadSource::Remote,
+                    // The request came through the API; the bytes from the remote server.
+                    ip: "",
+                },
                 temp,
             )
             .await

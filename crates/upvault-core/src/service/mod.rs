@@ -20,7 +20,7 @@ pub use public::{
     FolderListing, Gate, Grants, Preview, PublicConfig, PublicService, Visitor,
     RASTER_PREVIEW_TYPES,
 };
-pub use upload::{SlotGuard, UploadPolicy, UploadService};
+pub use upload::{Arrival, SlotGuard, UploadPolicy, UploadService};
 
 use crate::clock::Clock;
 use crate::ports::*;

@@ -4,12 +4,25 @@
 use super::Deps;
 use crate::error::{Entity, Error, Limit, Result};
 use crate::ids::{AccountId, FolderId};
-use crate::model::{limit, File, NewFile, TransferKind};
+use crate::model::{limit, File, NewFile, TransferKind, UploadSource};
 use crate::name;
 use crate::ports::{ByteStream, TempBlob, TransferSlots};
 use crate::secret;
 use std::sync::Arc;
 use tracing::{instrument, warn};
+
+/// What came with an uploaded or imported file besides its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    /// The name the client gave (a path keeps its last component).
+    pub filename: &'a str,
+    /// The MIME type the client declared, used when the name says nothing.
+    pub declared_type: Option<&'a str>,
+    /// How it arrived.
+    pub source: UploadSource,
+    /// The client's address.
+    pub ip: &'a str,
+}
 
 /// The limits one account's uploads run under.
 #[derive(Debug, Clone, Copy)]
@@ -238,12 +251,11 @@ impl UploadService {
         account: AccountId,
         policy: &UploadPolicy,
         folder: Option<FolderId>,
-        filename: &str,
-        declared_type: Option<&str>,
+        arrival: &Arrival<'_>,
         temp: TempBlob,
     ) -> Result<File> {
         let outcome = self
-            .commit_inner(account, policy, folder, filename, declared_type, &temp)
+            .commit_inner(account, policy, folder, arrival, &temp)
             .await;
         if let Err(err) = self.deps.blobs.discard(&temp.temp_id).await {
             warn!(%err, "could not remove a temporary upload object; start-up clean-up will");
@@ -256,8 +268,7 @@ impl UploadService {
         account: AccountId,
         policy: &UploadPolicy,
         folder: Option<FolderId>,
-        filename: &str,
-        declared_type: Option<&str>,
+        arrival: &Arrival<'_>,
         temp: &TempBlob,
     ) -> Result<File> {
         if temp.size_bytes == 0 {
@@ -276,11 +287,11 @@ impl UploadService {
                 .await?
                 .ok_or(Error::NotFound(Entity::UploadFolder))?;
         }
-        let filename = name::for_upload(filename);
+        let filename = name::for_upload(arrival.filename);
         let new = NewFile {
             account_id: account,
             folder_id: folder,
-            mime_type: name::mime_type(&filename, declared_type),
+            mime_type: name::mime_type(&filename, arrival.declared_type),
             extension: name::extension(&filename),
             filename,
             size_bytes: temp.size_bytes,
@@ -290,6 +301,8 @@ impl UploadService {
             unique_hash: secret::random_hex(32),
             keywords: String::new(),
             uploaded_at: self.deps.clock.now(),
+            upload_source: arrival.source,
+            uploaded_ip: arrival.ip.to_owned(),
         };
         let blobs = self.deps.blobs.clone();
         let (temp_id, key) = (temp.temp_id.clone(), temp.key.clone());

@@ -21,7 +21,7 @@ use sqlx::postgres::PgArguments;
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres};
 use upvault_core::error::{Entity, Limit};
 use upvault_core::ids::{AccountId, BlobKey, FileId, FolderId};
-use upvault_core::model::{DayDownloads, File, NewFile, Status};
+use upvault_core::model::{DayDownloads, File, NewFile, Status, UploadSource};
 use upvault_core::ports::{FileRepo, StorageAction};
 use upvault_core::{secret, Error, Result};
 
@@ -30,7 +30,7 @@ const SHORT_URL_ATTEMPTS: usize = 5;
 
 const FILE_COLUMNS: &str = "id, account_id, folder_id, short_url, filename, mime_type, \
      extension, size_bytes, blob_key, md5, delete_hash, unique_hash, status, downloads, keywords, \
-     uploaded_at, updated_at, trashed_at";
+     uploaded_at, updated_at, trashed_at, upload_source, uploaded_ip, last_accessed_at";
 
 #[derive(sqlx::FromRow)]
 struct FileRow {
@@ -52,6 +52,9 @@ struct FileRow {
     uploaded_at: i64,
     updated_at: Option<i64>,
     trashed_at: Option<i64>,
+    upload_source: String,
+    uploaded_ip: String,
+    last_accessed_at: Option<i64>,
 }
 
 impl TryFrom<FileRow> for File {
@@ -79,6 +82,10 @@ impl TryFrom<FileRow> for File {
             uploaded_at: time(row.uploaded_at)?,
             updated_at: opt_time(row.updated_at)?,
             trashed_at: opt_time(row.trashed_at)?,
+            upload_source: UploadSource::parse(&row.upload_source)
+                .ok_or_else(|| corrupt("upload source", &row.upload_source))?,
+            uploaded_ip: row.uploaded_ip,
+            last_accessed_at: opt_time(row.last_accessed_at)?,
         })
     }
 }
@@ -121,8 +128,9 @@ async fn check_storage(
 async fn insert_file(conn: &mut PgConnection, new: &NewFile) -> Result<File> {
     let sql = format!(
         "INSERT INTO files (account_id, folder_id, short_url, filename, mime_type, extension, \
-         size_bytes, blob_key, md5, delete_hash, unique_hash, keywords, uploaded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         size_bytes, blob_key, md5, delete_hash, unique_hash, keywords, uploaded_at, \
+         upload_source, uploaded_ip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
          ON CONFLICT (short_url) DO NOTHING RETURNING {FILE_COLUMNS}"
     );
     for _ in 0..SHORT_URL_ATTEMPTS {
@@ -140,6 +148,8 @@ async fn insert_file(conn: &mut PgConnection, new: &NewFile) -> Result<File> {
             .bind(&new.unique_hash)
             .bind(&new.keywords)
             .bind(secs(new.uploaded_at))
+            .bind(new.upload_source.as_str())
+            .bind(&new.uploaded_ip)
             .fetch_optional(&mut *conn)
             .await
             .db()?;
@@ -338,6 +348,8 @@ impl FileRepo for PostgresStore {
             unique_hash: unique_hash.to_owned(),
             keywords: source.keywords.clone(),
             uploaded_at: at,
+            upload_source: source.upload_source,
+            uploaded_ip: source.uploaded_ip.clone(),
         };
         let file = insert_file(&mut tx, &new).await?;
         tx.commit().await.db()?;
@@ -346,11 +358,14 @@ impl FileRepo for PostgresStore {
 
     async fn record_download(&self, id: FileId, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query("UPDATE files SET downloads = downloads + 1 WHERE id = $1")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        let done = sqlx::query(
+            "UPDATE files SET downloads = downloads + 1, last_accessed_at = $1 WHERE id = $2",
+        )
+        .bind(secs(at))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(Entity::File));
         }

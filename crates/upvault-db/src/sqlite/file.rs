@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{SqliteConnection, SqliteExecutor, SqlitePool};
 use upvault_core::error::{Entity, Limit};
 use upvault_core::ids::{AccountId, BlobKey, FileId, FolderId};
-use upvault_core::model::{File, NewFile, Status};
+use upvault_core::model::{File, NewFile, Status, UploadSource};
 use upvault_core::ports::{FileRepo, StorageAction};
 use upvault_core::{secret, Error, Result};
 
@@ -23,7 +23,7 @@ macro_rules! file_columns {
     () => {
         "id, account_id, folder_id, short_url, filename, mime_type, extension, size_bytes, \
          blob_key, md5, delete_hash, unique_hash, status, downloads, keywords, uploaded_at, \
-         updated_at, trashed_at"
+         updated_at, trashed_at, upload_source, uploaded_ip, last_accessed_at"
     };
 }
 const FILE_COLUMNS: &str = file_columns!();
@@ -56,6 +56,9 @@ struct FileRow {
     uploaded_at: i64,
     updated_at: Option<i64>,
     trashed_at: Option<i64>,
+    upload_source: String,
+    uploaded_ip: String,
+    last_accessed_at: Option<i64>,
 }
 
 impl FileRow {
@@ -80,6 +83,9 @@ impl FileRow {
             uploaded_at: row.get(15)?,
             updated_at: row.get(16)?,
             trashed_at: row.get(17)?,
+            upload_source: row.get(18)?,
+            uploaded_ip: row.get(19)?,
+            last_accessed_at: row.get(20)?,
         })
     }
 }
@@ -109,6 +115,10 @@ impl TryFrom<FileRow> for File {
             uploaded_at: time(row.uploaded_at)?,
             updated_at: opt_time(row.updated_at)?,
             trashed_at: opt_time(row.trashed_at)?,
+            upload_source: UploadSource::parse(&row.upload_source)
+                .ok_or_else(|| corrupt("upload source", &row.upload_source))?,
+            uploaded_ip: row.uploaded_ip,
+            last_accessed_at: opt_time(row.last_accessed_at)?,
         })
     }
 }
@@ -147,8 +157,9 @@ async fn check_storage(
 async fn insert_file(conn: &mut SqliteConnection, new: &NewFile) -> Result<File> {
     let sql = format!(
         "INSERT INTO files (account_id, folder_id, short_url, filename, mime_type, extension, \
-         size_bytes, blob_key, md5, delete_hash, unique_hash, keywords, uploaded_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         size_bytes, blob_key, md5, delete_hash, unique_hash, keywords, uploaded_at, \
+         upload_source, uploaded_ip) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (short_url) DO NOTHING RETURNING {FILE_COLUMNS}"
     );
     for _ in 0..SHORT_URL_ATTEMPTS {
@@ -166,6 +177,8 @@ async fn insert_file(conn: &mut SqliteConnection, new: &NewFile) -> Result<File>
             .bind(&new.unique_hash)
             .bind(&new.keywords)
             .bind(secs(new.uploaded_at))
+            .bind(new.upload_source.as_str())
+            .bind(&new.uploaded_ip)
             .fetch_optional(&mut *conn)
             .await
             .db()?;
@@ -364,6 +377,8 @@ impl FileRepo for SqliteStore {
             unique_hash: unique_hash.to_owned(),
             keywords: source.keywords.clone(),
             uploaded_at: at,
+            upload_source: source.upload_source,
+            uploaded_ip: source.uploaded_ip.clone(),
         };
         let file = insert_file(&mut tx, &new).await?;
         tx.commit().await.db()?;
@@ -372,11 +387,14 @@ impl FileRepo for SqliteStore {
 
     async fn record_download(&self, id: FileId, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE files SET downloads = downloads + 1 WHERE id = ?")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        let done = sqlx::query(
+            "UPDATE files SET downloads = downloads + 1, last_accessed_at = ? WHERE id = ?",
+        )
+        .bind(secs(at))
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound(Entity::File));
         }

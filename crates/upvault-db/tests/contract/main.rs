@@ -298,6 +298,8 @@ pub(crate) fn new_file(
         unique_hash: "u".repeat(64),
         keywords: String::new(),
         uploaded_at: t(10),
+        upload_source: upvault_core::model::UploadSource::Api,
+        uploaded_ip: "192.0.2.7".to_owned(),
     }
 }
 

@@ -693,6 +693,14 @@ pub(crate) async fn listings_are_ordered_and_carry_stats(db: &Db) {
         store.record_download(f1.id, at).await.unwrap();
     }
     store.record_download(trashed.id, t(86_400)).await.unwrap();
+    // A download stamps the file's last access; where it came from stays as uploaded.
+    let stamped = store.file_by_id(f1.id).await.unwrap().unwrap();
+    assert_eq!(stamped.last_accessed_at, Some(t(2 * 86_400)));
+    assert_eq!(
+        stamped.upload_source,
+        upvault_core::model::UploadSource::Api
+    );
+    assert_eq!(stamped.uploaded_ip, "192.0.2.7");
 
     let views = store.child_folders(alice, None).await.unwrap();
     let names: Vec<_> = views.iter().map(|v| v.folder.name.as_str()).collect();

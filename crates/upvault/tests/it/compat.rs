@@ -93,6 +93,13 @@ async fn null_means_the_root_and_clears_a_folder_password() {
         .ok(&user, "file/info", &[("file_id", &file_id)])
         .await;
     assert!(info["folderId"].is_null(), "{info}");
+    server
+        .ok(
+            &user,
+            "file/edit",
+            &[("file_id", &file_id), ("folder_id", &box_id)],
+        )
+        .await;
     let copy = server
         .ok(
             &user,
@@ -100,7 +107,9 @@ async fn null_means_the_root_and_clears_a_folder_password() {
             &[("file_id", &file_id), ("copy_to_folder_id", "null")],
         )
         .await;
-    assert!(copy["folderId"].is_null(), "{copy}");
+    let copied = &copy["new_file"]["data"];
+    assert!(copied["id"].is_string(), "{copy}");
+    assert!(copied["folderId"].is_null(), "{copy}");
 
     // Folders: a parent of `null` is the root; `access_password=null` clears the password,
     // and a new folder with it has none.
@@ -241,4 +250,39 @@ async fn file_objects_and_upload_items_carry_the_real_servers_extra_fields() {
         .unwrap();
     assert_eq!(page.status(), 200);
     server.ok(&user, "file/delete", &[("file_id", id)]).await;
+}
+
+#[tokio::test]
+async fn a_file_says_where_it_came_from_and_when_it_was_last_downloaded() {
+    let server = TestServer::start().await;
+    let user = server.user("origin").await;
+    let upload = server.upload(&user, "o.txt", b"origin".to_vec(), &[]).await;
+    let id = upload["data"][0]["file_id"].as_str().unwrap().to_owned();
+    let info = server.ok(&user, "file/info", &[("file_id", &id)]).await;
+    assert_eq!(info["uploadSource"], "api");
+    assert_eq!(info["uploadedIP"], "127.0.0.1");
+    assert!(info["lastAccessed"].is_null(), "{info}");
+
+    let url = server.download_url(&user, &id).await;
+    assert_eq!(server.get_bytes(&url).await.as_ref(), b"origin");
+    // The download is counted when its last byte has gone out.
+    let mut last = serde_json::Value::Null;
+    for _ in 0..50 {
+        last = server.ok(&user, "file/info", &[("file_id", &id)]).await["lastAccessed"].clone();
+        if !last.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let stamp = last.as_str().expect("lastAccessed after a download");
+    assert_eq!(stamp.len(), "2026-01-01 00:00:00".len(), "{stamp}");
+    // A copy keeps where the content came from.
+    let copy = server
+        .ok(
+            &user,
+            "file/copy",
+            &[("file_id", &id), ("copy_to_folder_id", "0")],
+        )
+        .await;
+    assert_eq!(copy["new_file"]["data"]["uploadSource"], "api", "{copy}");
 }

@@ -103,6 +103,7 @@ async fn imports_a_url_in_the_background() {
         .ok(&user, "file/info", &[("file_id", &file_id)])
         .await;
     assert_eq!(info["folderId"], folder["id"]);
+    assert_eq!(info["uploadSource"], "remote");
     let download = server.download_url(&user, &file_id).await;
     let got = server.get_bytes(&download).await;
     assert_eq!(md5_hex(&got), md5_hex(&body));
