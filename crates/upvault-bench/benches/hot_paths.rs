@@ -195,7 +195,7 @@ fn listing(c: &mut Criterion) {
             |rows| {
                 let data = ListingData {
                     folders: Vec::new(),
-                    files: rows.into_iter().map(|f| present.file(f)).collect(),
+                    files: rows.into_iter().map(|f| present.file(f, true)).collect(),
                 };
                 serde_json::to_vec(&Success::new(None, Some(data), now_string())).unwrap()
             },
@@ -206,7 +206,7 @@ fn listing(c: &mut Criterion) {
         b.iter_batched(
             || ListingData {
                 folders: Vec::new(),
-                files: rows.iter().map(|f| present.file(f.clone())).collect(),
+                files: rows.iter().map(|f| present.file(f.clone(), true)).collect(),
             },
             |data| serde_json::to_vec(&Success::new(None, Some(data), now_string())).unwrap(),
             BatchSize::LargeInput,

@@ -117,8 +117,8 @@ impl Presenter {
         format!("{}?download_token={token}", self.file_url(file))
     }
 
-    /// The File object (SPEC.md §3).
-    pub fn file(&self, file: File) -> FileObject {
+    /// The File object (SPEC.md §3); `public`: whether its link opens its page.
+    pub fn file(&self, file: File, public: bool) -> FileObject {
         // Taken by value: its strings move into the answer instead of being copied (a
         // listing presents every file of a folder).
         let url_file = self.file_url(&file);
@@ -134,6 +134,7 @@ impl Presenter {
             downloads: decimal(file.downloads),
             folder_id: file.folder_id.map(|id| decimal(id.0)),
             uploaded_date: format_datetime(file.uploaded_at),
+            is_public: if public { "1" } else { "0" }.to_owned(),
             upload_source: file.upload_source.as_str().to_owned(),
             last_accessed: format_optional(file.last_accessed_at),
             uploaded_ip: file.uploaded_ip,

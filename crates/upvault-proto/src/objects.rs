@@ -55,6 +55,10 @@ pub struct FileObject {
     pub uploaded_date: String,
     /// Extra: the MD5 of the content, 32 lower-case hex characters.
     pub md5: String,
+    /// `1` when anyone with the link may open the file's page (it is active and no folder
+    /// above it is private or trashed), else `0` (the real server's per-file field).
+    #[serde(rename = "isPublic")]
+    pub is_public: String,
     /// How the file arrived: `api` (`/file/upload`) or `remote` (a URL import).
     #[serde(rename = "uploadSource")]
     pub upload_source: String,

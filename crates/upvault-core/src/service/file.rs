@@ -182,6 +182,19 @@ impl FileService {
             .ok_or(Error::NotFound(Entity::File))
     }
 
+    /// Whether files in `folder` (`None`: the root) are public through their link: no folder
+    /// above them is private or trashed (the real server's per-file `isPublic`).
+    pub async fn public_in(&self, folder: Option<FolderId>) -> Result<bool> {
+        Ok(super::public::public_chain(&self.deps, folder)
+            .await?
+            .is_some())
+    }
+
+    /// Whether `file` is public through its link: active, in a folder [`Self::public_in`].
+    pub async fn is_public(&self, file: &File) -> Result<bool> {
+        Ok(file.status == Status::Active && self.public_in(file.folder_id).await?)
+    }
+
     /// Counts a completed download.
     pub async fn record_download(&self, id: FileId) -> Result<()> {
         self.deps

@@ -551,23 +551,7 @@ impl PublicService {
     /// The folders from the root down to `folder`, or `None` when one of them is missing,
     /// trashed or private (which hides everything below it).
     async fn public_chain(&self, folder: Option<FolderId>) -> Result<Option<Vec<Folder>>> {
-        let mut chain = Vec::new();
-        let mut next = folder;
-        while let Some(id) = next {
-            if chain.len() >= MAX_DEPTH {
-                return Ok(None);
-            }
-            let Some(folder) = self.deps.folders.folder_by_id(id).await? else {
-                return Ok(None);
-            };
-            if folder.status != Status::Active || folder.visibility == Visibility::Private {
-                return Ok(None);
-            }
-            next = folder.parent_id;
-            chain.push(folder);
-        }
-        chain.reverse();
-        Ok(Some(chain))
+        public_chain(&self.deps, folder).await
     }
 
     /// The outermost folder of `chain` with a password the visitor holds no grant for.
@@ -823,6 +807,31 @@ fn secs(value: u64) -> chrono::Duration {
 
 fn chrono_duration(value: Duration) -> chrono::Duration {
     chrono::Duration::from_std(value).unwrap_or(chrono::Duration::MAX)
+}
+
+/// The folders from the root down to `folder` if the public may see into it (every one active
+/// and not private), `None` if not; `Some([])` for the root.
+pub(super) async fn public_chain(
+    deps: &Deps,
+    folder: Option<FolderId>,
+) -> Result<Option<Vec<Folder>>> {
+    let mut chain = Vec::new();
+    let mut next = folder;
+    while let Some(id) = next {
+        if chain.len() >= MAX_DEPTH {
+            return Ok(None);
+        }
+        let Some(folder) = deps.folders.folder_by_id(id).await? else {
+            return Ok(None);
+        };
+        if folder.status != Status::Active || folder.visibility == Visibility::Private {
+            return Ok(None);
+        }
+        next = folder.parent_id;
+        chain.push(folder);
+    }
+    chain.reverse();
+    Ok(Some(chain))
 }
 
 #[cfg(test)]

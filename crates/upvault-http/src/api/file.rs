@@ -6,9 +6,10 @@ use crate::AppState;
 use axum::extract::State;
 use axum::response::Response;
 use std::borrow::Cow;
+use upvault_core::model::File;
 use upvault_core::service::{FileEdit, FileRef};
 use upvault_core::{FileId, FolderId, JobId};
-use upvault_proto::objects::{CopyAnswer, DownloadData, ScheduledData, WrappedFile};
+use upvault_proto::objects::{CopyAnswer, DownloadData, FileObject, ScheduledData, WrappedFile};
 use upvault_proto::requests::*;
 use upvault_proto::{envelope, messages, FolderRef};
 
@@ -79,6 +80,12 @@ pub(super) async fn url_upload_status(
     ))
 }
 
+/// A file as the API shows it to its owner, with whether its link is public.
+async fn presented(state: &AppState, file: File) -> ApiResult<FileObject> {
+    let public = state.services.files.is_public(&file).await?;
+    Ok(state.present.file(file, public))
+}
+
 /// One file.
 pub(super) async fn info(
     State(state): State<AppState>,
@@ -89,7 +96,7 @@ pub(super) async fn info(
         .files
         .info(account, FileId(request.file_id))
         .await?;
-    Ok(success(None, Some(state.present.file(file))))
+    Ok(success(None, Some(presented(&state, file).await?)))
 }
 
 /// Renames, retypes or moves a file; blank parameters keep what is there.
@@ -109,7 +116,7 @@ pub(super) async fn edit(
         .await?;
     Ok(success(
         Some(messages::FILE_UPDATED),
-        Some(state.present.file(file)),
+        Some(presented(&state, file).await?),
     ))
 }
 
@@ -125,7 +132,7 @@ pub(super) async fn delete(
         .await?;
     Ok(success(
         Some(messages::FILE_DELETED),
-        Some(state.present.file(file)),
+        Some(presented(&state, file).await?),
     ))
 }
 
@@ -145,7 +152,7 @@ pub(super) async fn move_file(
         .await?;
     Ok(success(
         Some(messages::FILE_MOVED),
-        Some(state.present.file(file)),
+        Some(presented(&state, file).await?),
     ))
 }
 
@@ -166,10 +173,10 @@ pub(super) async fn copy(
     Ok(super::json(&CopyAnswer {
         response: Cow::Borrowed(messages::FILE_COPIED),
         original_file: WrappedFile {
-            data: state.present.file(original),
+            data: presented(&state, original).await?,
         },
         new_file: WrappedFile {
-            data: state.present.file(copy),
+            data: presented(&state, copy).await?,
         },
         status: Cow::Borrowed(envelope::STATUS_SUCCESS),
         datetime: crate::present::now_string(),

@@ -56,6 +56,8 @@ pub(super) async fn listing(
 ) -> ApiResult<Response> {
     let parent = request.parent_folder_id.and_then(folder);
     let (folders, files) = state.services.folders.listing(account, parent).await?;
+    // Every file listed is active and in `parent`: one answer for all.
+    let public = state.services.files.public_in(parent).await?;
     Ok(success(
         None,
         Some(ListingData {
@@ -63,7 +65,10 @@ pub(super) async fn listing(
                 .iter()
                 .map(|f| state.present.folder(f, false))
                 .collect(),
-            files: files.into_iter().map(|f| state.present.file(f)).collect(),
+            files: files
+                .into_iter()
+                .map(|f| state.present.file(f, public))
+                .collect(),
         }),
     ))
 }

@@ -286,3 +286,62 @@ async fn a_file_says_where_it_came_from_and_when_it_was_last_downloaded() {
         .await;
     assert_eq!(copy["new_file"]["data"]["uploadSource"], "api", "{copy}");
 }
+
+#[tokio::test]
+async fn is_public_says_whether_the_files_link_opens_its_page() {
+    let server = TestServer::start().await;
+    let user = server.user("public").await;
+    let private = server
+        .ok(&user, "folder/create", &[("folder_name", "Mine")])
+        .await;
+    let shared = server
+        .ok(
+            &user,
+            "folder/create",
+            &[("folder_name", "Shared"), ("is_public", "1")],
+        )
+        .await;
+    let inside = server
+        .ok(
+            &user,
+            "folder/create",
+            &[
+                ("folder_name", "Inside"),
+                ("is_public", "2"),
+                ("parent_id", private["id"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    for (folder, expected) in [
+        (None, "1"),
+        (Some(&shared), "1"),
+        (Some(&private), "0"),
+        // Public itself, but under a private folder: the page is not reachable.
+        (Some(&inside), "0"),
+    ] {
+        let folder_id = folder.map_or("0", |f| f["id"].as_str().unwrap());
+        let upload = server
+            .upload(&user, "p.txt", b"p".to_vec(), &[("folder_id", folder_id)])
+            .await;
+        let item = &upload["data"][0];
+        let id = item["file_id"].as_str().unwrap();
+        let info = server.ok(&user, "file/info", &[("file_id", id)]).await;
+        assert_eq!(info["isPublic"], expected, "in {folder_id}: {info}");
+        // What the field says is what a visitor meets.
+        let page = server
+            .client
+            .get(item["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status() == 200, expected == "1", "in {folder_id}");
+        let listing = server
+            .ok(&user, "folder/listing", &[("parent_folder_id", folder_id)])
+            .await;
+        for file in listing["files"].as_array().unwrap() {
+            assert_eq!(file["isPublic"], expected, "listing of {folder_id}");
+        }
+        let deleted = server.ok(&user, "file/delete", &[("file_id", id)]).await;
+        assert_eq!(deleted["isPublic"], "0", "a trashed file: {deleted}");
+    }
+}
