@@ -24,6 +24,8 @@ pub(crate) struct PageContext {
     pub(crate) grants: Grants,
     /// The signed-in account's name.
     pub(crate) user: Option<String>,
+    /// The browser's form token, for the hidden field of every form.
+    pub(crate) form_token: String,
 }
 
 impl FromRequestParts<WebState> for PageContext {
@@ -50,11 +52,17 @@ impl FromRequestParts<WebState> for PageContext {
             let id = FolderId::parse(name.strip_prefix(GRANT_COOKIE_PREFIX)?)?;
             Some((id, value))
         }));
+        let form_token = parts
+            .extensions
+            .get::<crate::csrf::FormToken>()
+            .map(|t| t.0.clone())
+            .unwrap_or_default();
         Ok(Self {
             address,
             visitor,
             grants,
             user,
+            form_token,
         })
     }
 }
@@ -72,7 +80,7 @@ fn cookies(headers: &HeaderMap) -> impl Iterator<Item = (String, String)> + '_ {
         })
 }
 
-fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     cookies(headers).find(|(n, _)| n == name).map(|(_, v)| v)
 }
 

@@ -15,6 +15,7 @@
 //! strict CSP and no inline script or style. This crate holds no rule of its own.
 
 mod context;
+mod csrf;
 mod pages;
 mod views;
 
@@ -27,6 +28,8 @@ use http::{header, HeaderValue};
 use std::sync::Arc;
 use upvault_core::service::PublicService;
 use upvault_http::{AppState, ClientIp};
+
+pub use csrf::protect_forms;
 
 /// The pages' Content-Security-Policy: nothing but our own stylesheet, images and one script
 /// (the optional countdown); no inline script or style, no framing, forms only to us.

@@ -741,6 +741,7 @@ pub(crate) fn rate_limited(state: &WebState, retry_after_secs: u64) -> Response 
             site: state.config.site_name.clone(),
             title: "Too many requests".to_owned(),
             user: None,
+            csrf: String::new(),
         },
         "Too many requests",
         format!(
@@ -761,7 +762,28 @@ fn layout(state: &WebState, ctx: &PageContext, title: &str) -> Layout {
         site: state.config.site_name.clone(),
         title: title.to_owned(),
         user: ctx.user.clone(),
+        csrf: ctx.form_token.clone(),
     }
+}
+
+/// A page form without the browser's form token (a forged cross-site POST, or a page kept open
+/// across a cookie reset), or too large to read.
+pub(crate) fn form_refused(state: &WebState, status: StatusCode) -> Response {
+    let template = MessageTemplate::new(
+        Layout {
+            site: state.config.site_name.clone(),
+            title: "Form expired".to_owned(),
+            user: None,
+            csrf: String::new(),
+        },
+        "This form has expired",
+        "It could not be checked as coming from this site. Go back, reload the page and try \
+         again."
+            .to_owned(),
+    );
+    let mut response = page(status, &template);
+    no_store(&mut response);
+    response
 }
 
 fn see_other(location: &str, cookie: Option<String>) -> Response {

@@ -19,6 +19,8 @@ pub(crate) struct Layout {
     pub(crate) site: String,
     pub(crate) title: String,
     pub(crate) user: Option<String>,
+    /// The browser's form token: every form's hidden `csrf` field.
+    pub(crate) csrf: String,
 }
 
 /// Renders a page with a status; a template fault is a 500 (and a log line).

@@ -129,6 +129,10 @@ impl App {
                 upvault_web::styled_errors,
             ))
             .layer(axum::middleware::from_fn_with_state(
+                web.clone(),
+                upvault_web::protect_forms,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
                 web,
                 upvault_web::limit_pages,
             ));

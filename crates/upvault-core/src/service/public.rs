@@ -699,6 +699,26 @@ impl PublicService {
     }
 
     /// HMAC-SHA256 of `message` under the server's persisted secret, hex.
+    /// A new token for the page forms of one browser (`{nonce}.{mac}`): signed, so only a
+    /// token this site issued passes [`Self::form_token_valid`].
+    pub async fn new_form_token(&self) -> Result<String> {
+        let nonce = secret::random_hex(16);
+        let mac = self.mac(&format!("form|{nonce}")).await?;
+        Ok(format!("{nonce}.{mac}"))
+    }
+
+    /// Whether `token` is one [`Self::new_form_token`] issued.
+    pub async fn form_token_valid(&self, token: &str) -> Result<bool> {
+        let Some((nonce, mac)) = token.split_once('.') else {
+            return Ok(false);
+        };
+        if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(false);
+        }
+        let expected = self.mac(&format!("form|{nonce}")).await?;
+        Ok(secret::constant_time_eq(mac, &expected))
+    }
+
     async fn mac(&self, message: &str) -> Result<String> {
         let key = self
             .key

@@ -28,19 +28,39 @@ async fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> Page {
     }
 }
 
+/// The form token a page hands a new browser (its `uv_csrf` cookie, which every form sends
+/// back in its `csrf` field).
+async fn form_token(server: &TestServer) -> String {
+    let page = get(server, "/", None).await;
+    let cookie = page
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("uv_csrf="))
+        .expect("a page issues a form token");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+/// Submits a page form as a browser does: with the form token of its cookie.
 async fn post_form(
     server: &TestServer,
     path: &str,
     form: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> Page {
-    let mut request = server
+    let token = form_token(server).await;
+    let mut fields = form.to_vec();
+    fields.push(("csrf", &token));
+    let cookies = match cookie {
+        Some(cookie) => format!("uv_csrf={token}; {cookie}"),
+        None => format!("uv_csrf={token}"),
+    };
+    let request = server
         .client
         .post(format!("{}{path}", server.url))
-        .form(form);
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
+        .form(&fields)
+        .header(header::COOKIE, cookies);
     let response = request.send().await.unwrap();
     Page {
         status: response.status().as_u16(),
@@ -992,12 +1012,15 @@ async fn every_page_error_is_a_styled_page() {
     };
     assert!(styled(&page), "{}", page.body);
 
-    // A form that does not parse, and a path no route has.
+    // A form that does not parse (with its token, so that the form check lets it through),
+    // and a path no route has.
+    let token = form_token(&server).await;
     let response = server
         .client
         .post(format!("{}/login", server.url))
         .header(header::CONTENT_TYPE, "application/json")
-        .body("{}")
+        .header(header::COOKIE, format!("uv_csrf={token}"))
+        .body(format!("csrf={token}"))
         .send()
         .await
         .unwrap();
@@ -1104,4 +1127,65 @@ async fn page_logins_lock_one_account_at_one_address_not_everyone_there() {
     )
     .await;
     assert_eq!(ceiling.status, 429, "{}", ceiling.body);
+}
+
+#[tokio::test]
+async fn a_forged_cross_site_post_changes_nothing() {
+    let server = TestServer::start().await;
+    let user = server.user("csrf").await;
+    let item = upload(&server, &user, "keep.txt", b"keep".to_vec()).await;
+    let code = short(&item);
+    let hash = delete_hash(&item);
+    let token = form_token(&server).await;
+    let login = [
+        ("username", "csrf"),
+        ("password", upvault_testkit::PASSWORD),
+    ];
+    let forged = |form: Vec<(&'static str, String)>, cookie: Option<String>| {
+        let mut request = server
+            .client
+            .post(format!("{}/{code}~d?{hash}", server.url))
+            .header(header::ORIGIN, "https://evil.example")
+            .form(&form);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send()
+    };
+    // No token at all (what a cross-site form sends), a token without its cookie, a cookie with
+    // another token, and a token of the right shape this site never signed.
+    let unsigned = format!("{}.{}", "0".repeat(32), "0".repeat(64));
+    for (form, cookie) in [
+        (vec![], None),
+        (vec![("csrf", token.clone())], None),
+        (
+            vec![("csrf", unsigned.clone())],
+            Some(format!("uv_csrf={token}")),
+        ),
+        (
+            vec![("csrf", unsigned.clone())],
+            Some(format!("uv_csrf={unsigned}")),
+        ),
+    ] {
+        let response = forged(form, cookie).await.unwrap();
+        assert_eq!(response.status(), 403);
+        let body = response.text().await.unwrap();
+        assert!(body.contains("This form has expired"), "{body}");
+    }
+    // The file is still there, and a forged login signed nobody in.
+    assert_eq!(get(&server, &format!("/{code}"), None).await.status, 200);
+    let response = server
+        .client
+        .post(format!("{}/login", server.url))
+        .form(&login)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(!response.headers().contains_key(header::SET_COOKIE));
+
+    // The same form with the browser's token works.
+    let done = post_form(&server, &format!("/{code}~d?{hash}"), &[], None).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert_eq!(get(&server, &format!("/{code}"), None).await.status, 404);
 }
