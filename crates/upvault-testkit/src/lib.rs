@@ -249,6 +249,49 @@ impl TestServer {
         data["download_url"].as_str().unwrap().to_owned()
     }
 
+    /// The form token a page hands a new browser (the `uv_csrf` cookie, which every page form
+    /// sends back in its `csrf` field).
+    pub async fn form_token(&self) -> String {
+        let page = self
+            .client
+            .get(format!("{}/", self.url))
+            .send()
+            .await
+            .unwrap();
+        page.headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("uv_csrf="))
+            .and_then(|v| v.split(';').next())
+            .expect("a page issues a form token")
+            .to_owned()
+    }
+
+    /// POSTs a page form at `path` as a browser does: the fields, the form token, and
+    /// `cookie` (e.g. a session) beside the token's cookie.
+    pub async fn submit_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> reqwest::Response {
+        let token = self.form_token().await;
+        let mut fields = form.to_vec();
+        fields.push(("csrf", &token));
+        let cookies = match cookie {
+            Some(cookie) => format!("uv_csrf={token}; {cookie}"),
+            None => format!("uv_csrf={token}"),
+        };
+        self.client
+            .post(format!("{}{path}", self.url))
+            .form(&fields)
+            .header(reqwest::header::COOKIE, cookies)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The body of a plain GET of `url` (a download URL or a page), whatever its status.
     pub async fn get_bytes(&self, url: &str) -> bytes::Bytes {
         self.client

@@ -317,12 +317,8 @@ async fn build_source(server: &TestServer) -> Fixture {
 
     // A folder-password grant issued by the source (signed with its site secret).
     let grant = server
-        .client
-        .post(format!("{}/folder/{top}", server.url))
-        .form(&[("password", "hunter2")])
-        .send()
-        .await
-        .unwrap();
+        .submit_form(&format!("/folder/{top}"), &[("password", "hunter2")], None)
+        .await;
     assert_eq!(grant.status(), 303);
     let grant = grant.headers()[header::SET_COOKIE]
         .to_str()
@@ -621,12 +617,12 @@ async fn check_destination(server: &TestServer, fixture: &Fixture) -> i64 {
         "{body}"
     );
     let right = server
-        .client
-        .post(format!("{}/folder/{folder}", server.url))
-        .form(&[("password", "hunter2")])
-        .send()
-        .await
-        .unwrap();
+        .submit_form(
+            &format!("/folder/{folder}"),
+            &[("password", "hunter2")],
+            None,
+        )
+        .await;
     assert_eq!(right.status(), 303);
 
     // The delete hash page works.
@@ -639,11 +635,8 @@ async fn check_destination(server: &TestServer, fixture: &Fixture) -> i64 {
         .unwrap();
     assert_eq!(confirm.status(), 200);
     let done = server
-        .client
-        .post(format!("{}/{code}~d?{hash}", server.url))
-        .send()
-        .await
-        .unwrap();
+        .submit_form(&format!("/{code}~d?{hash}"), &[], None)
+        .await;
     assert_eq!(done.status(), 200);
     assert!(done.text().await.unwrap().contains("id=\"deleted\""));
 

@@ -28,20 +28,6 @@ async fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> Page {
     }
 }
 
-/// The form token a page hands a new browser (its `uv_csrf` cookie, which every form sends
-/// back in its `csrf` field).
-async fn form_token(server: &TestServer) -> String {
-    let page = get(server, "/", None).await;
-    let cookie = page
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix("uv_csrf="))
-        .expect("a page issues a form token");
-    cookie.split(';').next().unwrap().to_owned()
-}
-
 /// Submits a page form as a browser does: with the form token of its cookie.
 async fn post_form(
     server: &TestServer,
@@ -49,19 +35,7 @@ async fn post_form(
     form: &[(&str, &str)],
     cookie: Option<&str>,
 ) -> Page {
-    let token = form_token(server).await;
-    let mut fields = form.to_vec();
-    fields.push(("csrf", &token));
-    let cookies = match cookie {
-        Some(cookie) => format!("uv_csrf={token}; {cookie}"),
-        None => format!("uv_csrf={token}"),
-    };
-    let request = server
-        .client
-        .post(format!("{}{path}", server.url))
-        .form(&fields)
-        .header(header::COOKIE, cookies);
-    let response = request.send().await.unwrap();
+    let response = server.submit_form(path, form, cookie).await;
     Page {
         status: response.status().as_u16(),
         headers: response.headers().clone(),
@@ -1014,7 +988,7 @@ async fn every_page_error_is_a_styled_page() {
 
     // A form that does not parse (with its token, so that the form check lets it through),
     // and a path no route has.
-    let token = form_token(&server).await;
+    let token = server.form_token().await;
     let response = server
         .client
         .post(format!("{}/login", server.url))
@@ -1136,7 +1110,7 @@ async fn a_forged_cross_site_post_changes_nothing() {
     let item = upload(&server, &user, "keep.txt", b"keep".to_vec()).await;
     let code = short(&item);
     let hash = delete_hash(&item);
-    let token = form_token(&server).await;
+    let token = server.form_token().await;
     let login = [
         ("username", "csrf"),
         ("password", upvault_testkit::PASSWORD),
