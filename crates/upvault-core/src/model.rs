@@ -237,6 +237,26 @@ impl UploadSource {
     }
 }
 
+/// Whether an account may sign in (the `status` of [`Account`] that this side of the domain
+/// sets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountStatus {
+    /// Signs in and uses its tokens.
+    Active,
+    /// Refused at every login; its tokens ended when it was suspended.
+    Suspended,
+}
+
+impl AccountStatus {
+    /// As stored and sent (`account/info`'s `status`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Active => "active",
+            AccountStatus::Suspended => "suspended",
+        }
+    }
+}
+
 /// A file record to create; ids and the short URL are the repository's to assign.
 #[derive(Debug, Clone)]
 pub struct NewFile {

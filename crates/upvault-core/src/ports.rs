@@ -35,6 +35,9 @@ pub trait AccountRepo: Send + Sync {
     /// Replaces the account's password hash and ends its access tokens, together; false when
     /// the account does not exist.
     async fn set_password_hash(&self, id: AccountId, password_hash: &str) -> Result<bool>;
+    /// Sets the account's status; any status but active also ends its access tokens, in the
+    /// same transaction. False when the account does not exist.
+    async fn set_status(&self, id: AccountId, status: AccountStatus) -> Result<bool>;
     /// Records a successful login.
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()>;
     /// Stores an API key pair (key2 already hashed).

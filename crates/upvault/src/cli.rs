@@ -6,7 +6,7 @@ use crate::{App, Config};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use upvault_core::model::PackageLimits;
+use upvault_core::model::{AccountStatus, PackageLimits};
 use upvault_core::PackageId;
 
 /// upvault: a self-hosted file host speaking the File Upload API v2.
@@ -79,6 +79,17 @@ pub enum UserCommand {
         /// The new password (at least 8 characters); without it, the first line of stdin.
         #[arg(long)]
         password: Option<String>,
+    },
+    /// Suspend an account: every login (API and pages) is refused and its access tokens end
+    /// now; its files stay.
+    Suspend {
+        /// Login name.
+        username: String,
+    },
+    /// Let a suspended account sign in again.
+    Activate {
+        /// Login name.
+        username: String,
     },
 }
 
@@ -163,6 +174,14 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .with_context(|| format!("could not set the password of {username:?}"))?;
             println!("password of {username} changed; its access tokens have ended");
         }
+        Command::User(UserCommand::Suspend { username }) => {
+            set_status(services, &username, AccountStatus::Suspended).await?;
+            println!("{username} is suspended; its access tokens have ended");
+        }
+        Command::User(UserCommand::Activate { username }) => {
+            set_status(services, &username, AccountStatus::Active).await?;
+            println!("{username} is active");
+        }
         Command::Apikey(ApikeyCommand::Create { username, json }) => {
             let (key1, key2) = services
                 .accounts
@@ -215,6 +234,19 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn set_status(
+    services: &upvault_core::service::Services,
+    username: &str,
+    status: AccountStatus,
+) -> anyhow::Result<()> {
+    services
+        .accounts
+        .set_status(username, status)
+        .await
+        .map_err(|err| explain(err, || no_account(username)))
+        .with_context(|| format!("could not make {username:?} {}", status.as_str()))
 }
 
 /// A domain error as the operator reads it: a lookup that found nothing names what they typed.

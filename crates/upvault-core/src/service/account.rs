@@ -3,7 +3,7 @@
 use super::Deps;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AccountId, PackageId};
-use crate::model::{Account, NewAccount, Package};
+use crate::model::{Account, AccountStatus, NewAccount, Package};
 use crate::secret;
 
 /// The default packages the first migration creates (SPEC.md: guest, free, premium).
@@ -150,6 +150,21 @@ impl AccountService {
             .set_password_hash(account.id, &password_hash)
             .await?
         {
+            return Err(Error::NotFound(Entity::Account));
+        }
+        Ok(())
+    }
+
+    /// Suspends or reactivates an account: a suspended one is refused at every login (API and
+    /// pages) and its access tokens end now.
+    pub async fn set_status(&self, username: &str, status: AccountStatus) -> Result<()> {
+        let account = self
+            .deps
+            .accounts
+            .account_by_username(username.trim())
+            .await?
+            .ok_or(Error::NotFound(Entity::Account))?;
+        if !self.deps.accounts.set_status(account.id, status).await? {
             return Err(Error::NotFound(Entity::Account));
         }
         Ok(())

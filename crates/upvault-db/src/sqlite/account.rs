@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use std::sync::LazyLock;
 use upvault_core::ids::{AccountId, PackageId};
-use upvault_core::model::{Account, ApiKeyRecord, NewAccount, Package, PackageLimits};
+use upvault_core::model::{
+    Account, AccountStatus, ApiKeyRecord, NewAccount, Package, PackageLimits,
+};
 use upvault_core::ports::AccountRepo;
 use upvault_core::{Error, Result};
 
@@ -172,6 +174,26 @@ impl AccountRepo for SqliteStore {
             .execute(&mut *tx)
             .await
             .db()?;
+        tx.commit().await.db()?;
+        Ok(changed == 1)
+    }
+
+    async fn set_status(&self, id: AccountId, status: AccountStatus) -> Result<bool> {
+        let mut tx = self.pool().begin().await.db()?;
+        let changed = sqlx::query("UPDATE accounts SET status = ? WHERE id = ?")
+            .bind(status.as_str())
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        if status != AccountStatus::Active {
+            sqlx::query("DELETE FROM access_tokens WHERE account_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
         tx.commit().await.db()?;
         Ok(changed == 1)
     }

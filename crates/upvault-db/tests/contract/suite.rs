@@ -135,6 +135,44 @@ pub(crate) async fn tokens_expire_and_belong_to_their_account(db: &Db) {
     );
     assert!(store.access_token("none").await.unwrap().is_none());
 
+    // Suspending ends the account's tokens with it; only that account's.
+    store
+        .insert_access_token("bobs", bob, t(0), t(3600))
+        .await
+        .unwrap();
+    store
+        .insert_access_token("doomed", alice, t(0), t(3600))
+        .await
+        .unwrap();
+    assert!(store
+        .set_status(alice, AccountStatus::Suspended)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.account(alice).await.unwrap().unwrap().status,
+        "suspended"
+    );
+    assert!(store.access_token("doomed").await.unwrap().is_none());
+    assert!(store.access_token("bobs").await.unwrap().is_some());
+    assert!(store
+        .set_status(alice, AccountStatus::Active)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.account(alice).await.unwrap().unwrap().status,
+        "active"
+    );
+    assert!(!store
+        .set_status(AccountId(999), AccountStatus::Active)
+        .await
+        .unwrap());
+    for (token, expires) in [("live", 3600), ("old", 60)] {
+        store
+            .insert_access_token(token, alice, t(0), t(expires))
+            .await
+            .unwrap();
+    }
+
     store.refresh_access_token("live", t(7200)).await.unwrap();
     assert_eq!(
         store

@@ -306,3 +306,60 @@ async fn failed_logins_lock_the_account_at_that_address_for_a_while() {
     clock.advance(chrono::Duration::minutes(16));
     server.login("neighbour").await;
 }
+
+#[tokio::test]
+async fn a_suspended_account_cannot_log_in_or_use_its_tokens() {
+    use upvault_core::model::AccountStatus;
+    let server = TestServer::start().await;
+    let user = server.user("suspect").await;
+    let (key1, key2) = server
+        .services
+        .accounts
+        .create_api_key("suspect")
+        .await
+        .unwrap();
+    server.ok(&user, "account/info", &[]).await;
+
+    server
+        .services
+        .accounts
+        .set_status("suspect", AccountStatus::Suspended)
+        .await
+        .unwrap();
+    // The token in hand ends at once; no new one is issued, by any way in.
+    let refused = server.call(&user, "account/info", &[]).await;
+    assert_eq!(
+        refused["response"],
+        "Could not validate access_token and account_id, please reauthenticate or try again.",
+        "{refused}"
+    );
+    let by_password = server
+        .post(
+            "authorize",
+            &[("username", "suspect"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(by_password["response"], AUTH_FAILED, "{by_password}");
+    let by_keys = server
+        .post("authorize", &[("key1", &key1), ("key2", &key2)])
+        .await;
+    assert_eq!(by_keys["_status"], "error", "{by_keys}");
+    let page = server
+        .submit_form(
+            "/login",
+            &[("username", "suspect"), ("password", PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(page.status(), 403);
+
+    // Active again: it signs in as before.
+    server
+        .services
+        .accounts
+        .set_status("suspect", AccountStatus::Active)
+        .await
+        .unwrap();
+    let back = server.login("suspect").await;
+    server.ok(&back, "account/info", &[]).await;
+}

@@ -116,6 +116,15 @@ fn user_apikey_and_package_commands() {
         !ok && err.contains("there is no package with id 42"),
         "{err}"
     );
+    let (ok, out, _) = upvault(dir.path(), &["user", "suspend", "dave"]);
+    assert!(ok && out.contains("dave is suspended"), "{out}");
+    let (ok, out, _) = upvault(dir.path(), &["user", "activate", "dave"]);
+    assert!(ok && out.contains("dave is active"), "{out}");
+    let (ok, _, err) = upvault(dir.path(), &["user", "suspend", "nobody"]);
+    assert!(
+        !ok && err.contains("there is no account named \"nobody\""),
+        "{err}"
+    );
     let (ok, _, err) = upvault(dir.path(), &["apikey", "create", "nobody"]);
     assert!(
         !ok && err.contains("there is no account named \"nobody\""),
