@@ -18,6 +18,8 @@ pub struct Account {
     pub package_id: PackageId,
     /// `"active"` (others refuse login).
     pub status: String,
+    /// What the account may administer.
+    pub role: Role,
     /// Title, first and last name, as the documentation's account object has them.
     pub title: String,
     /// First name.
@@ -51,6 +53,8 @@ pub struct NewAccount {
     pub package_id: PackageId,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+    /// What it may administer.
+    pub role: Role,
 }
 
 /// An account level with its limits (SPEC.md §3: limits are numbers, 0 = unlimited).
@@ -232,6 +236,34 @@ impl UploadSource {
         match raw {
             "api" => Some(UploadSource::Api),
             "remote" => Some(UploadSource::Remote),
+            _ => None,
+        }
+    }
+}
+
+/// What an account may administer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The site's operators: every account, package and setting (the real server's level 20).
+    Admin,
+    /// Its own files and folders.
+    User,
+}
+
+impl Role {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::User => "user",
+        }
+    }
+
+    /// From its stored or typed form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "admin" => Some(Role::Admin),
+            "user" => Some(Role::User),
             _ => None,
         }
     }

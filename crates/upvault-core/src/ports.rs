@@ -38,6 +38,8 @@ pub trait AccountRepo: Send + Sync {
     /// Sets the account's status; any status but active also ends its access tokens, in the
     /// same transaction. False when the account does not exist.
     async fn set_status(&self, id: AccountId, status: AccountStatus) -> Result<bool>;
+    /// Sets the account's role; false when the account does not exist.
+    async fn set_role(&self, id: AccountId, role: Role) -> Result<bool>;
     /// Records a successful login.
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()>;
     /// Stores an API key pair (key2 already hashed).

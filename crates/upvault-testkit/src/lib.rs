@@ -142,7 +142,13 @@ impl TestServer {
     pub async fn user_in_package(&self, username: &str, package: Option<i64>) -> TestUser {
         self.services
             .accounts
-            .create_user(username, PASSWORD, "", package.map(upvault_core::PackageId))
+            .create_user(
+                username,
+                PASSWORD,
+                "",
+                package.map(upvault_core::PackageId),
+                upvault_core::model::Role::User,
+            )
             .await
             .unwrap();
         self.login(username).await

@@ -6,7 +6,7 @@ use crate::{App, Config};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-use upvault_core::model::{AccountStatus, PackageLimits};
+use upvault_core::model::{AccountStatus, PackageLimits, Role};
 use upvault_core::PackageId;
 
 /// upvault: a self-hosted file host speaking the File Upload API v2.
@@ -67,9 +67,20 @@ pub enum UserCommand {
         /// Package id (default: the free package).
         #[arg(long)]
         package: Option<i64>,
+        /// `admin` administers the site; `user` (the default) only its own files.
+        #[arg(long, value_enum, default_value_t = RoleArg::User)]
+        role: RoleArg,
         /// Print `{"id": "…", "username": "…"}`.
         #[arg(long)]
         json: bool,
+    },
+    /// Make an account an administrator (`admin`) or a plain `user`.
+    Role {
+        /// Login name.
+        username: String,
+        /// The new role.
+        #[arg(value_enum)]
+        role: RoleArg,
     },
     /// Set a new password (e.g. the first start's admin password was lost); ends the
     /// account's access tokens. Reads the password from `--password`, else from stdin.
@@ -91,6 +102,24 @@ pub enum UserCommand {
         /// Login name.
         username: String,
     },
+}
+
+/// A role as typed on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    /// Administers the site.
+    Admin,
+    /// Only its own files and folders.
+    User,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Admin => Role::Admin,
+            RoleArg::User => Role::User,
+        }
+    }
 }
 
 /// `apikey …`.
@@ -140,11 +169,13 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             password,
             email,
             package,
+            role,
             json,
         }) => {
+            let role = Role::from(role);
             let account = services
                 .accounts
-                .create_user(&username, &password, &email, package.map(PackageId))
+                .create_user(&username, &password, &email, package.map(PackageId), role)
                 .await
                 .map_err(|err| {
                     explain(err, || match package {
@@ -173,6 +204,16 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 .map_err(|err| explain(err, || no_account(&username)))
                 .with_context(|| format!("could not set the password of {username:?}"))?;
             println!("password of {username} changed; its access tokens have ended");
+        }
+        Command::User(UserCommand::Role { username, role }) => {
+            let role = Role::from(role);
+            services
+                .accounts
+                .set_role(&username, role)
+                .await
+                .map_err(|err| explain(err, || no_account(&username)))
+                .with_context(|| format!("could not change the role of {username:?}"))?;
+            println!("{username} is now {}", role.as_str());
         }
         Command::User(UserCommand::Suspend { username }) => {
             set_status(services, &username, AccountStatus::Suspended).await?;

@@ -3,7 +3,7 @@
 use super::Deps;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AccountId, PackageId};
-use crate::model::{Account, AccountStatus, NewAccount, Package};
+use crate::model::{Account, AccountStatus, NewAccount, Package, Role};
 use crate::secret;
 
 /// The default packages the first migration creates (SPEC.md: guest, free, premium).
@@ -100,13 +100,14 @@ impl AccountService {
         Ok(package)
     }
 
-    /// Creates an account with a password.
+    /// Creates an account with a password and a role.
     pub async fn create_user(
         &self,
         username: &str,
         password: &str,
         email: &str,
         package: Option<PackageId>,
+        role: Role,
     ) -> Result<Account> {
         let username = username.trim();
         if username.is_empty()
@@ -129,6 +130,7 @@ impl AccountService {
                 password_hash: Some(password_hash),
                 package_id,
                 created_at: self.deps.clock.now(),
+                role,
             })
             .await
     }
@@ -150,6 +152,20 @@ impl AccountService {
             .set_password_hash(account.id, &password_hash)
             .await?
         {
+            return Err(Error::NotFound(Entity::Account));
+        }
+        Ok(())
+    }
+
+    /// Makes an account an administrator or a plain user.
+    pub async fn set_role(&self, username: &str, role: Role) -> Result<()> {
+        let account = self
+            .deps
+            .accounts
+            .account_by_username(username.trim())
+            .await?
+            .ok_or(Error::NotFound(Entity::Account))?;
+        if !self.deps.accounts.set_role(account.id, role).await? {
             return Err(Error::NotFound(Entity::Account));
         }
         Ok(())
@@ -196,7 +212,7 @@ impl AccountService {
         }
         let password = secret::random_alphanumeric(24);
         let account = self
-            .create_user("admin", &password, "", Some(PREMIUM_PACKAGE))
+            .create_user("admin", &password, "", Some(PREMIUM_PACKAGE), Role::Admin)
             .await?;
         let (key1, key2) = self.create_api_key("admin").await?;
         Ok(Some(BootstrapAdmin {

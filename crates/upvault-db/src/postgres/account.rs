@@ -1,7 +1,7 @@
 //! Accounts, API keys and packages.
 
 use super::PostgresStore;
-use crate::convert::{int, opt_time, secs, time, uint};
+use crate::convert::{corrupt, int, opt_time, secs, time, uint};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -9,14 +9,14 @@ use sqlx::postgres::PgRow;
 use sqlx::Row as _;
 use upvault_core::ids::{AccountId, PackageId};
 use upvault_core::model::{
-    Account, AccountStatus, ApiKeyRecord, NewAccount, Package, PackageLimits,
+    Account, AccountStatus, ApiKeyRecord, NewAccount, Package, PackageLimits, Role,
 };
 use upvault_core::ports::AccountRepo;
 use upvault_core::{Error, Result};
 
 const ACCOUNT_COLUMNS: &str = "id, username, email, password_hash, package_id, status, title, \
      first_name, last_name, created_at, last_login_at, last_login_ip, storage_limit_override, \
-     paid_expiry_at, last_payment_at";
+     paid_expiry_at, last_payment_at, role";
 
 #[derive(sqlx::FromRow)]
 struct AccountRow {
@@ -35,6 +35,7 @@ struct AccountRow {
     storage_limit_override: Option<i64>,
     paid_expiry_at: Option<i64>,
     last_payment_at: Option<i64>,
+    role: String,
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -57,6 +58,7 @@ impl TryFrom<AccountRow> for Account {
             storage_limit_override: row.storage_limit_override.map(uint),
             paid_expiry_at: opt_time(row.paid_expiry_at)?,
             last_payment_at: opt_time(row.last_payment_at)?,
+            role: Role::parse(&row.role).ok_or_else(|| corrupt("account role", &row.role))?,
         })
     }
 }
@@ -89,14 +91,15 @@ impl AccountRepo for PostgresStore {
     async fn create_account(&self, new: NewAccount) -> Result<Account> {
         let username = new.username.clone();
         let row: AccountRow = sqlx::query_as(&format!(
-            "INSERT INTO accounts (username, email, password_hash, package_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING {ACCOUNT_COLUMNS}"
+            "INSERT INTO accounts (username, email, password_hash, package_id, created_at, role) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ACCOUNT_COLUMNS}"
         ))
         .bind(&new.username)
         .bind(&new.email)
         .bind(&new.password_hash)
         .bind(new.package_id.0)
         .bind(secs(new.created_at))
+        .bind(new.role.as_str())
         .fetch_one(&self.pool)
         .await
         .on_unique(|| Error::Conflict(format!("username {username:?} is taken")))?;
@@ -171,6 +174,16 @@ impl AccountRepo for PostgresStore {
         }
         tx.commit().await.db()?;
         Ok(changed == 1)
+    }
+
+    async fn set_role(&self, id: AccountId, role: Role) -> Result<bool> {
+        let done = sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2")
+            .bind(role.as_str())
+            .bind(id.0)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()> {

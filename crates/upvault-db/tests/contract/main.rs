@@ -195,6 +195,7 @@ impl Db {
                 password_hash: Some("$argon2id$fake".to_owned()),
                 package_id: PackageId(2),
                 created_at: t(0),
+                role: upvault_core::model::Role::User,
             })
             .await
             .unwrap()

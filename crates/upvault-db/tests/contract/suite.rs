@@ -22,6 +22,7 @@ pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
             password_hash: None,
             package_id: PackageId(1),
             created_at: t(5),
+            role: Role::Admin,
         })
         .await;
     match taken {
@@ -36,6 +37,7 @@ pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
     assert_eq!(account.password_hash.as_deref(), Some("$argon2id$fake"));
     assert_eq!(account.package_id, PackageId(2));
     assert_eq!(account.status, "active");
+    assert_eq!(account.role, Role::User);
     assert_eq!(account.title, "");
     assert_eq!(account.created_at, t(0));
     assert_eq!(account.last_login_at, None);
@@ -46,6 +48,13 @@ pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
     );
     assert_eq!(store.account_by_username("Alice").await.unwrap(), None);
     assert_eq!(store.account(AccountId(999)).await.unwrap(), None);
+    assert!(store.set_role(alice, Role::Admin).await.unwrap());
+    assert_eq!(
+        store.account(alice).await.unwrap().unwrap().role,
+        Role::Admin
+    );
+    assert!(store.set_role(alice, Role::User).await.unwrap());
+    assert!(!store.set_role(AccountId(999), Role::Admin).await.unwrap());
 
     store
         .record_login(alice, t(100), "192.0.2.7")

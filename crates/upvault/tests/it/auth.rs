@@ -363,3 +363,39 @@ async fn a_suspended_account_cannot_log_in_or_use_its_tokens() {
     let back = server.login("suspect").await;
     server.ok(&back, "account/info", &[]).await;
 }
+
+#[tokio::test]
+async fn the_first_start_admin_administers_and_new_accounts_are_users() {
+    use upvault_core::model::Role;
+    let server = TestServer::start().await;
+    let boot = server
+        .services
+        .accounts
+        .bootstrap_admin()
+        .await
+        .unwrap()
+        .expect("a fresh installation bootstraps");
+    let admin = server
+        .services
+        .accounts
+        .account(boot.account_id)
+        .await
+        .unwrap();
+    assert_eq!(admin.role, Role::Admin);
+    let user = server.user("plain").await;
+    let id = upvault_core::AccountId(user.account_id.parse().unwrap());
+    assert_eq!(
+        server.services.accounts.account(id).await.unwrap().role,
+        Role::User
+    );
+    server
+        .services
+        .accounts
+        .set_role("plain", Role::Admin)
+        .await
+        .unwrap();
+    assert_eq!(
+        server.services.accounts.account(id).await.unwrap().role,
+        Role::Admin
+    );
+}

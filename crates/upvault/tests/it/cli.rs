@@ -116,6 +116,29 @@ fn user_apikey_and_package_commands() {
         !ok && err.contains("there is no package with id 42"),
         "{err}"
     );
+    let (ok, out, err) = upvault(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "erin",
+            "--password",
+            "long enough pw",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(out.trim().parse::<i64>().is_ok(), "{out}");
+    let (ok, out, _) = upvault(dir.path(), &["user", "role", "erin", "user"]);
+    assert!(ok && out.contains("erin is now user"), "{out}");
+    let (ok, _, err) = upvault(dir.path(), &["user", "role", "erin", "root"]);
+    assert!(!ok && err.contains("invalid value 'root'"), "{err}");
+    let (ok, _, err) = upvault(dir.path(), &["user", "role", "nobody", "admin"]);
+    assert!(
+        !ok && err.contains("there is no account named \"nobody\""),
+        "{err}"
+    );
     let (ok, out, _) = upvault(dir.path(), &["user", "suspend", "dave"]);
     assert!(ok && out.contains("dave is suspended"), "{out}");
     let (ok, out, _) = upvault(dir.path(), &["user", "activate", "dave"]);

@@ -243,7 +243,13 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     proxied
         .services
         .accounts
-        .create_user("carol", upvault_testkit::PASSWORD, "", None)
+        .create_user(
+            "carol",
+            upvault_testkit::PASSWORD,
+            "",
+            None,
+            upvault_core::model::Role::User,
+        )
         .await
         .unwrap();
     let (_, _, login) = api(
