@@ -80,13 +80,7 @@ async fn download(
         .and_then(|q| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let Some(token) = query.download_token.filter(|t| !t.is_empty()) else {
-        return match request.extensions().get::<FilePages>().cloned() {
-            Some(FilePages(pages)) => match pages.oneshot(request).await {
-                Ok(response) => response,
-                Err(never) => match never {},
-            },
-            None => plain(StatusCode::NOT_FOUND, "Not found."),
-        };
+        return to_pages(request, "Not found.").await;
     };
     let (method, headers) = (request.method().clone(), request.headers().clone());
     match state
@@ -107,24 +101,30 @@ async fn download(
             };
             serve_file(&state, &file, &method, &headers, on_complete).await
         }
-        Err(Error::NotFound(_)) => match request.extensions().get::<FilePages>().cloned() {
-            Some(FilePages(pages)) => {
-                let mut request = request;
-                request.extensions_mut().insert(ExpiredDownloadLink);
-                match pages.oneshot(request).await {
-                    Ok(response) => response,
-                    Err(never) => match never {},
-                }
-            }
-            None => plain(
-                StatusCode::NOT_FOUND,
+        Err(Error::NotFound(_)) => {
+            let mut request = request;
+            request.extensions_mut().insert(ExpiredDownloadLink);
+            to_pages(
+                request,
                 "This download link is invalid or has expired. Ask for a new one.",
-            ),
-        },
+            )
+            .await
+        }
         Err(err) => {
             warn!(%err, "download failed");
             plain(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.")
         }
+    }
+}
+
+/// Hands a request to the [`FilePages`], or answers a plain 404 with `text` without them.
+async fn to_pages(request: Request, text: &'static str) -> Response {
+    match request.extensions().get::<FilePages>().cloned() {
+        Some(FilePages(pages)) => match pages.oneshot(request).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        },
+        None => plain(StatusCode::NOT_FOUND, text),
     }
 }
 

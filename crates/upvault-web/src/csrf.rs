@@ -24,17 +24,18 @@ const MAX_FORM_BYTES: usize = 64 * 1024;
 pub(crate) struct FormToken(pub(crate) String);
 
 /// Checks the token of every POST to a page route, and hands every page its browser's token,
-/// issuing a cookie to a browser that has none (or a forged one). The API (`/api/`) and
-/// downloads are not forms and pass untouched.
+/// issuing a cookie to a browser that has none (or a forged one). The API and the assets pass
+/// untouched; downloads get no new token (they are bytes, and a browser that downloads from
+/// a page holds its cookie already), so a cookieless download costs nothing here.
 pub async fn protect_forms(
     State(state): State<WebState>,
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    if path.starts_with("/api/") || path.starts_with("/static/") {
+    if crate::not_a_page(request.uri()) {
         return next.run(request).await;
     }
+    let download = crate::is_download(request.uri());
     let presented = cookie(request.headers(), CSRF_COOKIE);
     let valid = match &presented {
         Some(token) => state.public.form_token_valid(token).await.unwrap_or(false),
@@ -60,6 +61,7 @@ pub async fn protect_forms(
     };
     let (token, issued) = match presented.filter(|_| valid) {
         Some(token) => (token, false),
+        None if download => (String::new(), false),
         None => match state.public.new_form_token().await {
             Ok(token) => (token, true),
             Err(err) => {
@@ -70,12 +72,7 @@ pub async fn protect_forms(
     };
     parts.extensions.insert(FormToken(token.clone()));
     let mut response = next.run(Request::from_parts(parts, body)).await;
-    let is_page = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if issued && is_page {
+    if issued && crate::is_html(&response) {
         let value = set_cookie(
             CSRF_COOKIE,
             &token,

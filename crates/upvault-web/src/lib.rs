@@ -157,13 +157,7 @@ pub async fn styled_errors(
     request: Request,
     next: Next,
 ) -> Response {
-    let path = request.uri().path();
-    let query = request.uri().query().unwrap_or_default();
-    let passes = path.starts_with("/api/")
-        || path.starts_with("/static/")
-        || path.contains("~g")
-        || query.contains("download_token=");
-    if passes {
+    if not_a_page(request.uri()) || is_download(request.uri()) {
         return next.run(request).await;
     }
     // Who asked is read only when the page has to be replaced (it costs a session lookup).
@@ -174,12 +168,7 @@ pub async fn styled_errors(
     *asked.extensions_mut() = parts.extensions.clone();
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status();
-    let is_page = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
-    if !(status.is_client_error() || status.is_server_error()) || is_page {
+    if !(status.is_client_error() || status.is_server_error()) || is_html(&response) {
         return response;
     }
     let (mut asked, ()) = asked.into_parts();
@@ -193,6 +182,26 @@ pub async fn styled_errors(
     }
     security_headers(&mut page);
     page
+}
+
+/// The API's paths and the built-in assets: never a page of ours.
+fn not_a_page(uri: &http::Uri) -> bool {
+    let path = uri.path();
+    path.starts_with("/api/") || path.starts_with("/static/")
+}
+
+/// A download (`~g`, `?download_token=`): bytes, unless it is refused.
+fn is_download(uri: &http::Uri) -> bool {
+    uri.path().contains("~g") || uri.query().unwrap_or_default().contains("download_token=")
+}
+
+/// Whether an answer is an HTML page.
+fn is_html(response: &Response) -> bool {
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
 }
 
 /// Security headers of every page; responses that set their own CSP (downloads, previews)

@@ -652,12 +652,7 @@ fn failure(state: &WebState, ctx: &PageContext, err: Error) -> Response {
         }
         err => {
             tracing::error!(%err, "a page failed");
-            let template = MessageTemplate::new(
-                layout(state, ctx, "Error"),
-                "Something went wrong",
-                "The server could not show this page. Please try again later.".to_owned(),
-            );
-            page(StatusCode::INTERNAL_SERVER_ERROR, &template)
+            error_page(state, ctx, StatusCode::INTERNAL_SERVER_ERROR)
         }
     }
 }
@@ -737,12 +732,7 @@ pub(crate) fn error_page(state: &WebState, ctx: &PageContext, status: StatusCode
 pub(crate) fn rate_limited(state: &WebState, retry_after_secs: u64) -> Response {
     let secs = retry_after_secs.max(1);
     let template = MessageTemplate::new(
-        Layout {
-            site: state.config.site_name.clone(),
-            title: "Too many requests".to_owned(),
-            user: None,
-            csrf: String::new(),
-        },
+        bare_layout(state, "Too many requests"),
         "Too many requests",
         format!(
             "Too many requests from your address. Try again in {}.",
@@ -766,16 +756,21 @@ fn layout(state: &WebState, ctx: &PageContext, title: &str) -> Layout {
     }
 }
 
+/// The frame of a page answered before the visitor is known (no account, no form token).
+fn bare_layout(state: &WebState, title: &str) -> Layout {
+    Layout {
+        site: state.config.site_name.clone(),
+        title: title.to_owned(),
+        user: None,
+        csrf: String::new(),
+    }
+}
+
 /// A page form without the browser's form token (a forged cross-site POST, or a page kept open
 /// across a cookie reset), or too large to read.
 pub(crate) fn form_refused(state: &WebState, status: StatusCode) -> Response {
     let template = MessageTemplate::new(
-        Layout {
-            site: state.config.site_name.clone(),
-            title: "Form expired".to_owned(),
-            user: None,
-            csrf: String::new(),
-        },
+        bare_layout(state, "Form expired"),
         "This form has expired",
         "It could not be checked as coming from this site. Go back, reload the page and try \
          again."

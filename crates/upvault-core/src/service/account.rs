@@ -135,16 +135,20 @@ impl AccountService {
             .await
     }
 
+    /// The account an operator named.
+    async fn account_named(&self, username: &str) -> Result<Account> {
+        self.deps
+            .accounts
+            .account_by_username(username.trim())
+            .await?
+            .ok_or(Error::NotFound(Entity::Account))
+    }
+
     /// Sets a new password (the operator's way back in when one is lost); the account's
     /// access tokens end with the old password.
     pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
         check_password(password)?;
-        let account = self
-            .deps
-            .accounts
-            .account_by_username(username.trim())
-            .await?
-            .ok_or(Error::NotFound(Entity::Account))?;
+        let account = self.account_named(username).await?;
         let password_hash = hash_blocking(password.to_owned()).await?;
         if !self
             .deps
@@ -159,12 +163,7 @@ impl AccountService {
 
     /// Makes an account an administrator or a plain user.
     pub async fn set_role(&self, username: &str, role: Role) -> Result<()> {
-        let account = self
-            .deps
-            .accounts
-            .account_by_username(username.trim())
-            .await?
-            .ok_or(Error::NotFound(Entity::Account))?;
+        let account = self.account_named(username).await?;
         if !self.deps.accounts.set_role(account.id, role).await? {
             return Err(Error::NotFound(Entity::Account));
         }
@@ -174,12 +173,7 @@ impl AccountService {
     /// Suspends or reactivates an account: a suspended one is refused at every login (API and
     /// pages) and its access tokens end now.
     pub async fn set_status(&self, username: &str, status: AccountStatus) -> Result<()> {
-        let account = self
-            .deps
-            .accounts
-            .account_by_username(username.trim())
-            .await?
-            .ok_or(Error::NotFound(Entity::Account))?;
+        let account = self.account_named(username).await?;
         if !self.deps.accounts.set_status(account.id, status).await? {
             return Err(Error::NotFound(Entity::Account));
         }
@@ -188,12 +182,7 @@ impl AccountService {
 
     /// Issues a new API key pair for the account; key2 is stored only as a hash.
     pub async fn create_api_key(&self, username: &str) -> Result<(String, String)> {
-        let account = self
-            .deps
-            .accounts
-            .account_by_username(username)
-            .await?
-            .ok_or(Error::NotFound(Entity::Account))?;
+        let account = self.account_named(username).await?;
         let key1 = secret::random_alphanumeric(secret::API_KEY_LEN);
         let key2 = secret::random_alphanumeric(secret::API_KEY_LEN);
         let key2_hash = hash_blocking(key2.clone()).await?;

@@ -174,11 +174,7 @@ impl AccountRepo for SqliteStore {
             .await
             .db()?
             .rows_affected();
-        sqlx::query("DELETE FROM access_tokens WHERE account_id = ?")
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        end_access_tokens(&mut tx, id).await?;
         tx.commit().await.db()?;
         Ok(changed == 1)
     }
@@ -193,11 +189,7 @@ impl AccountRepo for SqliteStore {
             .db()?
             .rows_affected();
         if status != AccountStatus::Active {
-            sqlx::query("DELETE FROM access_tokens WHERE account_id = ?")
-                .bind(id.0)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+            end_access_tokens(&mut tx, id).await?;
         }
         tx.commit().await.db()?;
         Ok(changed == 1)
@@ -292,4 +284,15 @@ impl AccountRepo for SqliteStore {
     async fn storage_used_bytes(&self, account: AccountId) -> Result<u64> {
         super::file::active_bytes(self.pool(), account).await
     }
+}
+
+/// Ends every access token of the account, inside the caller's transaction (a new password or
+/// a suspension must not leave old sessions alive).
+async fn end_access_tokens(conn: &mut sqlx::SqliteConnection, id: AccountId) -> Result<()> {
+    sqlx::query("DELETE FROM access_tokens WHERE account_id = ?")
+        .bind(id.0)
+        .execute(conn)
+        .await
+        .db()?;
+    Ok(())
 }
