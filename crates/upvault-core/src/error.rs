@@ -23,6 +23,34 @@ pub enum Entity {
     Account,
     /// A package.
     Package,
+    /// The account an administrator named by `account_id`.
+    TargetAccount,
+    /// The package an administrator named by `package_id`.
+    TargetPackage,
+    /// The account an administrator looked for by username or email.
+    FoundAccount,
+}
+
+/// What an account-management call may not do, whoever sends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The caller is not an administrator.
+    NotAdmin,
+    /// Administrators' accounts are changed by the operator (CLI), not through the API.
+    EditAdmin,
+    /// Administrators' accounts are deleted by the operator (CLI), not through the API.
+    DeleteAdmin,
+    /// The guest package is the one visitors get; no account holds it.
+    GuestPackage,
+}
+
+/// A value that must be unique among accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unique {
+    /// The login name.
+    Username,
+    /// The email address.
+    Email,
 }
 
 /// A package limit or operator limit that refused the request.
@@ -90,6 +118,16 @@ pub enum Error {
     /// The access token is unknown, expired or bound to another account.
     #[error("invalid access token")]
     InvalidToken,
+    /// The access token, checked alone (the admin endpoints take no `account_id` of the
+    /// caller), is unknown or expired.
+    #[error("invalid access token")]
+    UnknownToken,
+    /// The caller may not do this.
+    #[error("refused: {0:?}")]
+    Refused(Refusal),
+    /// Another account has this username or email address.
+    #[error("that {} is taken by another account", match .0 { Unique::Username => "username", Unique::Email => "email address" })]
+    Taken(Unique),
     /// An upload of zero bytes (documented: "Filesize received was zero.").
     #[error("empty upload")]
     EmptyUpload,

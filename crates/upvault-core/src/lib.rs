@@ -16,5 +16,5 @@ pub mod service;
 pub mod units;
 
 pub use clock::{Clock, SystemClock};
-pub use error::{Entity, Error, Limit, Result};
+pub use error::{Entity, Error, Limit, Refusal, Result, Unique};
 pub use ids::{AccountId, BlobKey, FileId, FolderId, JobId, PackageId};

@@ -16,8 +16,8 @@ pub struct Account {
     pub password_hash: Option<String>,
     /// The package (level) whose limits apply.
     pub package_id: PackageId,
-    /// `"active"` (others refuse login).
-    pub status: String,
+    /// Whether it may sign in (only `Active` does).
+    pub status: AccountStatus,
     /// What the account may administer.
     pub role: Role,
     /// Title, first and last name, as the documentation's account object has them.
@@ -55,6 +55,16 @@ pub struct NewAccount {
     pub created_at: DateTime<Utc>,
     /// What it may administer.
     pub role: Role,
+    /// Whether it may sign in.
+    pub status: AccountStatus,
+    /// `Mr`, `Ms`, `Mrs`, `Miss`, `Dr` or empty.
+    pub title: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// When a paid package expires.
+    pub paid_expiry_at: Option<DateTime<Utc>>,
 }
 
 /// An account level with its limits (SPEC.md §3: limits are numbers, 0 = unlimited).
@@ -269,23 +279,46 @@ impl Role {
     }
 }
 
-/// Whether an account may sign in (the `status` of [`Account`] that this side of the domain
-/// sets).
+/// Whether an account may sign in: only an active one does (the real server's four states).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountStatus {
     /// Signs in and uses its tokens.
     Active,
+    /// Made but not yet confirmed: refused at login.
+    Pending,
+    /// Switched off by its owner's request or the operator: refused at login.
+    Disabled,
     /// Refused at every login; its tokens ended when it was suspended.
     Suspended,
 }
 
 impl AccountStatus {
+    /// Every status, as stored.
+    pub const ALL: [AccountStatus; 4] = [
+        AccountStatus::Active,
+        AccountStatus::Pending,
+        AccountStatus::Disabled,
+        AccountStatus::Suspended,
+    ];
+
     /// As stored and sent (`account/info`'s `status`).
     pub fn as_str(self) -> &'static str {
         match self {
             AccountStatus::Active => "active",
+            AccountStatus::Pending => "pending",
+            AccountStatus::Disabled => "disabled",
             AccountStatus::Suspended => "suspended",
         }
+    }
+
+    /// From its stored or sent form.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|status| status.as_str() == raw)
+    }
+
+    /// Whether the account may sign in and use its tokens.
+    pub fn signs_in(self) -> bool {
+        self == AccountStatus::Active
     }
 }
 

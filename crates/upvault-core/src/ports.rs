@@ -32,14 +32,17 @@ pub trait AccountRepo: Send + Sync {
     async fn account_by_username(&self, username: &str) -> Result<Option<Account>>;
     /// How many accounts exist (first-start bootstrap).
     async fn count_accounts(&self) -> Result<u64>;
-    /// Replaces the account's password hash and ends its access tokens, together; false when
+    /// An account by email address, compared without case; the oldest when several share one.
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>>;
+    /// Writes what an account's holder or an administrator may change (email, password hash,
+    /// package, status, role, title, names, paid expiry); with `end_tokens`, its access tokens
+    /// end in the same transaction (a new password, a status that refuses login). False when
     /// the account does not exist.
-    async fn set_password_hash(&self, id: AccountId, password_hash: &str) -> Result<bool>;
-    /// Sets the account's status; any status but active also ends its access tokens, in the
-    /// same transaction. False when the account does not exist.
-    async fn set_status(&self, id: AccountId, status: AccountStatus) -> Result<bool>;
-    /// Sets the account's role; false when the account does not exist.
-    async fn set_role(&self, id: AccountId, role: Role) -> Result<bool>;
+    async fn save_account(&self, account: &Account, end_tokens: bool) -> Result<bool>;
+    /// In one transaction: deletes the account with its files (dropping their blob references;
+    /// the blobs go with the next blob sweep), folders, URL imports, API keys and access
+    /// tokens. False when there was none.
+    async fn delete_account(&self, id: AccountId) -> Result<bool>;
     /// Records a successful login.
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()>;
     /// Stores an API key pair (key2 already hashed).

@@ -12,7 +12,7 @@ use axum::Json;
 use http::{header, HeaderValue, StatusCode};
 use std::borrow::Cow;
 use tracing::{error, warn};
-use upvault_core::{Entity, Error};
+use upvault_core::{Entity, Error, Refusal, Unique};
 use upvault_proto::{messages, ErrorEnvelope};
 
 /// What kind of refusal an error is; decides the HTTP status.
@@ -26,6 +26,8 @@ pub enum ErrorClass {
     NotFound,
     /// A package limit (documented as "upload restrictions": 200, or 403).
     Limit,
+    /// A call the caller's role does not allow (200, or 403).
+    Forbidden,
     /// An unknown endpoint: always 404.
     UnknownEndpoint,
     /// A method other than GET/POST: always 405.
@@ -97,6 +99,9 @@ impl From<Error> for ApiError {
                     Entity::ParentFolder => messages::PARENT_FOLDER_NOT_FOUND,
                     Entity::ScheduledItem => messages::SCHEDULED_ITEM_NOT_FOUND,
                     Entity::Account => return ApiError::new(Unauthorized, messages::INVALID_TOKEN),
+                    Entity::TargetAccount => messages::TARGET_ACCOUNT_NOT_FOUND,
+                    Entity::TargetPackage => messages::PACKAGE_NOT_FOUND,
+                    Entity::FoundAccount => messages::FOUND_NO_ACCOUNT,
                     Entity::Package => {
                         return ApiError::internal(anyhow::anyhow!(
                             "an account's package is missing"
@@ -109,6 +114,18 @@ impl From<Error> for ApiError {
             Error::InvalidParam(message) => ApiError::new(BadParam, message),
             Error::AuthFailed => ApiError::new(Unauthorized, messages::AUTH_FAILED),
             Error::InvalidToken => ApiError::new(Unauthorized, messages::INVALID_TOKEN),
+            Error::UnknownToken => ApiError::new(Unauthorized, messages::INVALID_TOKEN_ALONE),
+            Error::Refused(refusal) => {
+                let (class, message) = match refusal {
+                    Refusal::NotAdmin => (Forbidden, messages::ADMIN_ONLY),
+                    Refusal::EditAdmin => (Forbidden, messages::EDIT_ADMIN),
+                    Refusal::DeleteAdmin => (Forbidden, messages::DELETE_ADMIN),
+                    Refusal::GuestPackage => (BadParam, messages::GUEST_PACKAGE),
+                };
+                ApiError::new(class, message)
+            }
+            Error::Taken(Unique::Username) => ApiError::new(BadParam, messages::USERNAME_TAKEN),
+            Error::Taken(Unique::Email) => ApiError::new(BadParam, messages::EMAIL_TAKEN),
             Error::EmptyUpload => ApiError::new(BadParam, messages::ZERO_FILESIZE),
             Error::LimitExceeded(limit) => ApiError::new(Limit, limit.message()),
             Error::Conflict(message) => ApiError::new(BadParam, message),
@@ -220,7 +237,7 @@ pub(crate) fn settle_status(
             ErrorClass::BadParam => Some(StatusCode::BAD_REQUEST),
             ErrorClass::Unauthorized => Some(StatusCode::UNAUTHORIZED),
             ErrorClass::NotFound => Some(StatusCode::NOT_FOUND),
-            ErrorClass::Limit => Some(StatusCode::FORBIDDEN),
+            ErrorClass::Limit | ErrorClass::Forbidden => Some(StatusCode::FORBIDDEN),
             _ => None,
         };
         if let Some(status) = status {

@@ -254,6 +254,8 @@ fn not_an_id(name: &str, raw: &str, used: IdUse) -> ApiError {
         ("new_parent_folder_id", _) => messages::MOVE_DESTINATION_NOT_FOUND,
         ("copy_to_folder_id", _) => messages::COPY_DESTINATION_NOT_FOUND,
         ("scheduled_item_id", _) => messages::SCHEDULED_ITEM_NOT_FOUND,
+        ("account_id", _) => messages::TARGET_ACCOUNT_NOT_FOUND,
+        ("package_id", _) => messages::PACKAGE_NOT_FOUND,
         _ => return ApiError::bad_param(messages::bad_id(name)),
     };
     ApiError::new(crate::error::ErrorClass::NotFound, not_found)

@@ -213,7 +213,7 @@ impl Presenter {
             email: account.email.clone(),
             lastlogindate: format_optional(account.last_login_at),
             lastloginip: account.last_login_ip.clone(),
-            status: account.status.clone(),
+            status: account.status.as_str().to_owned(),
             title: account.title.clone(),
             firstname: account.first_name.clone(),
             lastname: account.last_name.clone(),

@@ -15,4 +15,6 @@ pub mod requests;
 
 pub use date::format_datetime;
 pub use envelope::{Envelope, ErrorEnvelope, Success};
-pub use requests::{Credentials, Endpoint, FolderRef, Visibility, WithCredentials};
+pub use requests::{
+    AdminCredentials, Credentialed, Credentials, Endpoint, FolderRef, Visibility, WithCredentials,
+};

@@ -17,6 +17,36 @@ pub const KEY2_LENGTH: &str = "Please provide key2. It must be 64 characters in 
 pub const MISSING_PASSWORD: &str = "Please provide a password.";
 /// `/folder/move` onto the folder itself (the real server's).
 pub const FOLDER_MOVE_ONTO_ITSELF: &str = "Param folder_id can not match new_parent_folder_id.";
+/// A bad or expired token on an admin endpoint, which takes no `account_id` of the caller
+/// (the real server's).
+pub const INVALID_TOKEN_ALONE: &str =
+    "Could not validate access_token, please reauthenticate or try again.";
+/// An admin endpoint called with a token of an account that is not an administrator (the
+/// real server's).
+pub const ADMIN_ONLY: &str = "API user must be an admin user for this endpoint.";
+/// `/account/create` success (the real server's).
+pub const USER_CREATED: &str = "User successfully created.";
+/// `/account/edit` success (the real server's).
+pub const USER_UPDATED: &str = "User successfully updated.";
+/// `/account/delete` success (the real server's).
+pub const USER_DELETED: &str = "User successfully deleted.";
+/// `/account/edit` without `account_id` (the real server's).
+pub const MISSING_EDIT_ACCOUNT_ID: &str =
+    "Please provide the account_id param of the account to edit.";
+/// `/account/delete` without `account_id` (the real server's).
+pub const MISSING_DELETE_ACCOUNT_ID: &str =
+    "Please provide the account_id param of the account to delete.";
+/// An `account_id` naming no account, on the admin endpoints (the real server's).
+pub const TARGET_ACCOUNT_NOT_FOUND: &str =
+    "Failed loading a user account with the supplied account_id.";
+/// `/account/edit` of an administrator (the real server's).
+pub const EDIT_ADMIN: &str = "You can not edit admin accounts via the API.";
+/// `/account/delete` of an administrator (the real server's).
+pub const DELETE_ADMIN: &str = "You can not delete admin accounts via the API.";
+/// An email address another account has (the real server's shipped translation).
+pub const EMAIL_TAKEN: &str = "Email address already exists";
+/// A username another account has (the real server's).
+pub const USERNAME_TAKEN: &str = "Username already exists on another account";
 /// An unknown action of a known group (the real server's).
 pub fn no_method(group: &str, action: &str) -> String {
     format!("No method found within endpoint ({group}): {action}")
@@ -88,6 +118,18 @@ pub const MISSING_FOLDER_ID: &str = "Please provide the folder_id param.";
 
 // --- Messages the documentation lacks (SPEC.md §1: short, specific, naming the parameter). ---
 
+/// `package_id` naming no package.
+pub const PACKAGE_NOT_FOUND: &str = "Could not find a package based on package_id.";
+/// `package_id` naming the guest package.
+pub const GUEST_PACKAGE: &str =
+    "The guest package is for visitors without an account; choose another package_id.";
+/// `paid_expiry_date` not in the API's date form.
+pub const BAD_PAID_EXPIRY_DATE: &str =
+    "The paid_expiry_date param must be a date and time as YYYY-MM-DD HH:MM:SS.";
+/// `/account/find` with neither parameter.
+pub const MISSING_FIND_TERMS: &str = "Please provide the username or email param.";
+/// `/account/find` without a match.
+pub const FOUND_NO_ACCOUNT: &str = "Could not find an account based on username or email.";
 /// Unknown `scheduled_item_id`.
 pub const SCHEDULED_ITEM_NOT_FOUND: &str =
     "Could not find scheduled item based on scheduled_item_id.";

@@ -168,6 +168,13 @@ pub struct AccountObject {
     pub storageLimitOverride: Option<String>,
 }
 
+/// `/package/listing` data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PackageListing {
+    /// Every package, by id.
+    pub packages: Vec<PackageObject>,
+}
+
 /// `/account/package` data: the limits of the account's package, numbers in strings, where
 /// `"0"` means unlimited.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -1,4 +1,5 @@
-//! The OpenAPI 3.1 document of the 19 endpoints, built from the request and response types.
+//! The OpenAPI 3.1 document of the 24 endpoints (the documented 19 and the real server's
+//! admin endpoints), built from the request and response types.
 //!
 //! Each endpoint's parameters are its request type's fields (after [`Credentials`] where it
 //! needs them), documented twice as the API reads them: as the query string of a GET and as
@@ -10,6 +11,7 @@
 use crate::envelope::ErrorEnvelope;
 use crate::objects::*;
 use crate::requests::*;
+use crate::{AdminCredentials, Credentialed};
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem,
@@ -55,6 +57,11 @@ pub fn document() -> OpenApi {
     doc.endpoint::<DisableAccessTokenRequest>(Data::None);
     doc.one::<AccountInfoRequest, AccountObject>();
     doc.one::<AccountPackageRequest, PackageObject>();
+    doc.one::<AccountCreateRequest, AccountObject>();
+    doc.one::<AccountEditRequest, AccountObject>();
+    doc.endpoint::<AccountDeleteRequest>(Data::None);
+    doc.one::<AccountFindRequest, AccountObject>();
+    doc.one::<PackageListingRequest, PackageListing>();
     let uploaded = doc.schema::<UploadedFile>();
     doc.endpoint::<FileUploadRequest>(Data::List(uploaded));
     doc.one::<FileDownloadRequest, DownloadData>();
@@ -136,16 +143,21 @@ impl Document {
         };
         let upload = E::PATH.ends_with("/file/upload");
         let mut description = description.unwrap_or_default();
-        if E::AUTHENTICATED {
-            description.push_str(
+        match E::CREDENTIALS {
+            Credentialed::None => {}
+            Credentialed::Account => description.push_str(
                 "\n\nNeeds `access_token` and `account_id`, checked first (see `Credentials`).",
-            );
+            ),
+            Credentialed::Admin => description.push_str(
+                "\n\nNeeds the `access_token` of an administrator, checked first (see \
+                 `AdminCredentials`).",
+            ),
         }
         let id = E::PATH.trim_start_matches("/api/v2/").replace('/', "_");
         let tag = id
             .split('_')
             .next()
-            .filter(|group| matches!(*group, "account" | "file" | "folder"))
+            .filter(|group| matches!(*group, "account" | "package" | "file" | "folder"))
             .unwrap_or("auth");
         let operation = || {
             OperationBuilder::new()
@@ -216,8 +228,8 @@ impl Document {
 
     fn build(mut self) -> OpenApi {
         let error = self.schema::<ErrorEnvelope>();
-        let credentials = self.schema::<Credentials>();
-        let _ = credentials;
+        self.schema::<Credentials>();
+        self.schema::<AdminCredentials>();
         let components = self.components.response(
             ERROR_RESPONSE,
             ResponseBuilder::new()
@@ -240,7 +252,11 @@ impl Document {
             .tags(Some(
                 [
                     ("auth", "Access tokens."),
-                    ("account", "The caller's account and package."),
+                    (
+                        "account",
+                        "The caller's account and package; for administrators, every account.",
+                    ),
+                    ("package", "Packages (administrators)."),
                     (
                         "file",
                         "Files: upload, download links, URL imports, changes.",
@@ -263,8 +279,10 @@ fn parameters<E: Endpoint>() -> (Object, Option<String>) {
     let mut form = ObjectBuilder::new().schema_type(Type::Object).build();
     let mut description = None;
     let mut sources = Vec::new();
-    if E::AUTHENTICATED {
-        sources.push((Credentials::schema(), false));
+    match E::CREDENTIALS {
+        Credentialed::None => {}
+        Credentialed::Account => sources.push((Credentials::schema(), false)),
+        Credentialed::Admin => sources.push((AdminCredentials::schema(), false)),
     }
     sources.push((E::schema(), true));
     for (schema, own) in sources {
@@ -452,7 +470,7 @@ mod tests {
         let doc = document_json();
         assert_eq!(doc["openapi"], "3.1.0");
         let paths = doc["paths"].as_object().unwrap();
-        assert_eq!(paths.len(), 19, "{:?}", paths.keys().collect::<Vec<_>>());
+        assert_eq!(paths.len(), 24, "{:?}", paths.keys().collect::<Vec<_>>());
         for (path, item) in paths {
             assert!(item["post"].is_object(), "{path}");
             if path != "/api/v2/file/upload" {

@@ -22,12 +22,34 @@ pub trait Endpoint: Serialize + DeserializeOwned + ToSchema {
     const PATH: &'static str;
     /// A one-line summary.
     const SUMMARY: &'static str;
-    /// Whether [`Credentials`] go along (every endpoint but `/authorize`).
-    const AUTHENTICATED: bool = true;
+    /// Which credentials go along.
+    const CREDENTIALS: Credentialed = Credentialed::Account;
     /// The `response` message of a success, where the documentation shows one.
     const MESSAGE: Option<&'static str>;
     /// The body of a success: a [`Success`] of the endpoint's data, or `/file/copy`'s own shape.
     type Response: Serialize + DeserializeOwned;
+}
+
+/// The credentials an endpoint takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentialed {
+    /// None (`/authorize`).
+    None,
+    /// [`Credentials`]: `access_token` and the `account_id` it was issued with.
+    Account,
+    /// [`AdminCredentials`]: an administrator's `access_token` alone; `account_id`, where
+    /// the endpoint takes one, names the account acted on.
+    Admin,
+}
+
+/// The `access_token` of an administrator, which the admin endpoints need: checked first
+/// ("Please provide the access_token param.", then "Could not validate access_token, please
+/// reauthenticate or try again."), then the role ("API user must be an admin user for this
+/// endpoint.").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AdminCredentials {
+    /// The access token of an account with the `admin` role.
+    pub access_token: String,
 }
 
 /// `access_token` and `account_id`, which every endpoint but `/authorize` needs. They are
@@ -139,12 +161,12 @@ mod flag {
 }
 
 macro_rules! endpoint {
-    ($request:ty, $path:literal, $summary:literal, $response:ty, $message:expr $(, authenticated = $auth:literal)?) => {
+    ($request:ty, $path:literal, $summary:literal, $response:ty, $message:expr $(, credentials = $auth:ident)?) => {
         impl Endpoint for $request {
             const PATH: &'static str = $path;
             const SUMMARY: &'static str = $summary;
             const MESSAGE: Option<&'static str> = $message;
-            $(const AUTHENTICATED: bool = $auth;)?
+            $(const CREDENTIALS: Credentialed = Credentialed::$auth;)?
             type Response = $response;
         }
     };
@@ -176,7 +198,7 @@ endpoint!(
     "Get an access token",
     Success<AuthorizeData>,
     None,
-    authenticated = false
+    credentials = None
 );
 
 /// Revokes the access token sent; answers "Token removed or no longer available." also for a
@@ -191,7 +213,8 @@ endpoint!(
     Some(messages::TOKEN_REMOVED)
 );
 
-/// The caller's account.
+/// The caller's account; an administrator's token may name any account by `account_id`
+/// (an unknown one: "Failed loading a user account with the supplied account_id.").
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountInfoRequest {}
 endpoint!(
@@ -202,7 +225,8 @@ endpoint!(
     None
 );
 
-/// The limits of the caller's package.
+/// The limits of the caller's package; an administrator's token may name any account by
+/// `account_id`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct AccountPackageRequest {}
 endpoint!(
@@ -517,4 +541,143 @@ endpoint!(
     "Move a folder",
     Success<FolderObject>,
     Some(messages::FOLDER_MOVED)
+);
+
+/// Creates a user account (administrators only; administrator accounts are made with the
+/// operator's CLI). Checked in this order: "Please provide the username param.", "Please
+/// provide the password param.", "Please provide the email param.", the username and
+/// password rules, "The email address you entered appears to be invalid.", "Email address
+/// already exists", "Username already exists on another account", then the package. Answers
+/// the new account as `/account/info` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountCreateRequest {
+    /// The login name: 1 to 64 printable characters, unique.
+    pub username: String,
+    /// The password: at least 8 characters.
+    pub password: String,
+    /// The email address, unique among accounts (compared without case, stored lower-cased).
+    pub email: String,
+    /// The package (`level_id`); absent or blank is the free package. The guest package and
+    /// unknown ids are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<i64>,
+    /// `active`, `pending`, `disabled` or `suspended`; anything else is `active`, as on the
+    /// real server. Only an active account may sign in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `Mr`, `Ms`, `Mrs`, `Miss` or `Dr`; anything else is stored empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The first name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firstname: Option<String>,
+    /// The last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastname: Option<String>,
+    /// When paid membership expires, `Y-m-d H:i:s` (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_expiry_date: Option<String>,
+}
+endpoint!(
+    AccountCreateRequest,
+    "/api/v2/account/create",
+    "Create an account (administrators)",
+    Success<AccountObject>,
+    Some(messages::USER_CREATED),
+    credentials = Admin
+);
+
+/// Changes a user account (administrators only; an administrator's account: "You can not
+/// edit admin accounts via the API."). Absent or blank parameters keep what is there. A new
+/// password, or a status other than `active`, ends the account's access tokens. Answers the
+/// account as `/account/info` shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountEditRequest {
+    /// The account to change. Missing: "Please provide the account_id param of the account
+    /// to edit."; unknown: "Failed loading a user account with the supplied account_id."
+    pub account_id: i64,
+    /// A new password: at least 8 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// A new email address, unique among the other accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Another package (not the guest package).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_id: Option<i64>,
+    /// `active`, `pending`, `disabled` or `suspended`; anything else is `active`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// `Mr`, `Ms`, `Mrs`, `Miss` or `Dr`; anything else is stored empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// A new first name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firstname: Option<String>,
+    /// A new last name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lastname: Option<String>,
+    /// When paid membership expires, `Y-m-d H:i:s` (UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_expiry_date: Option<String>,
+}
+endpoint!(
+    AccountEditRequest,
+    "/api/v2/account/edit",
+    "Change an account (administrators)",
+    Success<AccountObject>,
+    Some(messages::USER_UPDATED),
+    credentials = Admin
+);
+
+/// Deletes a user account with its files, folders, URL imports, API keys and access tokens
+/// (administrators only; an administrator's account: "You can not delete admin accounts via
+/// the API."). Stored bytes no other file shares are removed by the next blob sweep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountDeleteRequest {
+    /// The account to delete. Missing: "Please provide the account_id param of the account
+    /// to delete."; unknown: "Failed loading a user account with the supplied account_id."
+    pub account_id: i64,
+}
+endpoint!(
+    AccountDeleteRequest,
+    "/api/v2/account/delete",
+    "Delete an account (administrators)",
+    Success<()>,
+    Some(messages::USER_DELETED),
+    credentials = Admin
+);
+
+/// Finds an account by its username (exactly) or else its email address (without case), for
+/// integrations that keep accounts in step with another site (administrators only). Neither
+/// sent: "Please provide the username or email param."; no match: "Could not find an account
+/// based on username or email."
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AccountFindRequest {
+    /// The login name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+endpoint!(
+    AccountFindRequest,
+    "/api/v2/account/find",
+    "Find an account (administrators)",
+    Success<AccountObject>,
+    None,
+    credentials = Admin
+);
+
+/// Every package with its limits, the guest package included (administrators only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PackageListingRequest {}
+endpoint!(
+    PackageListingRequest,
+    "/api/v2/package/listing",
+    "List the packages (administrators)",
+    Success<PackageListing>,
+    None,
+    credentials = Admin
 );

@@ -140,6 +140,22 @@ impl TestServer {
 
     /// Creates an account in a package and logs it in.
     pub async fn user_in_package(&self, username: &str, package: Option<i64>) -> TestUser {
+        self.account_with_role(username, package, upvault_core::model::Role::User)
+            .await
+    }
+
+    /// Creates an administrator (the `admin` role, premium package) and logs it in.
+    pub async fn admin(&self, username: &str) -> TestUser {
+        self.account_with_role(username, Some(3), upvault_core::model::Role::Admin)
+            .await
+    }
+
+    async fn account_with_role(
+        &self,
+        username: &str,
+        package: Option<i64>,
+        role: upvault_core::model::Role,
+    ) -> TestUser {
         self.services
             .accounts
             .create_user(
@@ -147,7 +163,7 @@ impl TestServer {
                 PASSWORD,
                 "",
                 package.map(upvault_core::PackageId),
-                upvault_core::model::Role::User,
+                role,
             )
             .await
             .unwrap();

@@ -109,15 +109,7 @@ impl AccountService {
         package: Option<PackageId>,
         role: Role,
     ) -> Result<Account> {
-        let username = username.trim();
-        if username.is_empty()
-            || username.chars().count() > 64
-            || username.chars().any(char::is_control)
-        {
-            return Err(Error::InvalidParam(
-                "the username must be 1 to 64 printable characters".into(),
-            ));
-        }
+        let username = check_username(username)?;
         check_password(password)?;
         let package_id = package.unwrap_or(FREE_PACKAGE);
         self.package(package_id).await?;
@@ -125,12 +117,17 @@ impl AccountService {
         self.deps
             .accounts
             .create_account(NewAccount {
-                username: username.to_owned(),
+                username,
                 email: email.to_owned(),
                 password_hash: Some(password_hash),
                 package_id,
                 created_at: self.deps.clock.now(),
                 role,
+                status: AccountStatus::Active,
+                title: String::new(),
+                first_name: String::new(),
+                last_name: String::new(),
+                paid_expiry_at: None,
             })
             .await
     }
@@ -148,33 +145,28 @@ impl AccountService {
     /// access tokens end with the old password.
     pub async fn set_password(&self, username: &str, password: &str) -> Result<()> {
         check_password(password)?;
-        let account = self.account_named(username).await?;
-        let password_hash = hash_blocking(password.to_owned()).await?;
-        if !self
-            .deps
-            .accounts
-            .set_password_hash(account.id, &password_hash)
-            .await?
-        {
-            return Err(Error::NotFound(Entity::Account));
-        }
-        Ok(())
+        let mut account = self.account_named(username).await?;
+        account.password_hash = Some(hash_blocking(password.to_owned()).await?);
+        self.save(&account, true).await
     }
 
     /// Makes an account an administrator or a plain user.
     pub async fn set_role(&self, username: &str, role: Role) -> Result<()> {
-        let account = self.account_named(username).await?;
-        if !self.deps.accounts.set_role(account.id, role).await? {
-            return Err(Error::NotFound(Entity::Account));
-        }
-        Ok(())
+        let mut account = self.account_named(username).await?;
+        account.role = role;
+        self.save(&account, false).await
     }
 
     /// Suspends or reactivates an account: a suspended one is refused at every login (API and
     /// pages) and its access tokens end now.
     pub async fn set_status(&self, username: &str, status: AccountStatus) -> Result<()> {
-        let account = self.account_named(username).await?;
-        if !self.deps.accounts.set_status(account.id, status).await? {
+        let mut account = self.account_named(username).await?;
+        account.status = status;
+        self.save(&account, !status.signs_in()).await
+    }
+
+    async fn save(&self, account: &Account, end_tokens: bool) -> Result<()> {
+        if !self.deps.accounts.save_account(account, end_tokens).await? {
             return Err(Error::NotFound(Entity::Account));
         }
         Ok(())
@@ -219,7 +211,7 @@ impl AccountService {
     }
 }
 
-async fn hash_blocking(secret_text: String) -> Result<String> {
+pub(super) async fn hash_blocking(secret_text: String) -> Result<String> {
     tokio::task::spawn_blocking(move || secret::hash_password(&secret_text))
         .await
         .map_err(Error::internal)?
@@ -227,11 +219,25 @@ async fn hash_blocking(secret_text: String) -> Result<String> {
 }
 
 /// The one rule for a password chosen by a person.
-fn check_password(password: &str) -> Result<()> {
+pub(super) fn check_password(password: &str) -> Result<()> {
     if password.chars().count() < 8 {
         return Err(Error::InvalidParam(
-            "the password must be at least 8 characters".into(),
+            "Password must be at least 8 characters long.".into(),
         ));
     }
     Ok(())
+}
+
+/// The one rule for a login name: 1 to 64 printable characters, outer blanks dropped.
+pub(super) fn check_username(username: &str) -> Result<String> {
+    let username = username.trim();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.chars().any(char::is_control)
+    {
+        return Err(Error::InvalidParam(
+            "Username must be 1 to 64 printable characters long.".into(),
+        ));
+    }
+    Ok(username.to_owned())
 }

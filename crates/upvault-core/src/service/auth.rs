@@ -1,8 +1,9 @@
 //! `/authorize`, token checks and `/disable_access_token` (SPEC.md §2).
 
-use super::Deps;
-use crate::error::{Error, Result};
+use super::{Admin, Deps};
+use crate::error::{Error, Refusal, Result};
 use crate::ids::AccountId;
+use crate::model::Role;
 use crate::secret;
 use tracing::{instrument, warn};
 
@@ -76,7 +77,7 @@ impl AuthService {
             .account(account_id)
             .await?
             .ok_or(Error::AuthFailed)?;
-        if account.status != "active" {
+        if !account.status.signs_in() {
             return Err(Error::AuthFailed);
         }
         let token = secret::new_access_token();
@@ -91,33 +92,73 @@ impl AuthService {
     }
 
     /// Checks `access_token` then `account_id`, in the documented order and with the documented
-    /// refusals, and slides the token's expiry (at most once per refresh grain).
+    /// refusals: the token must be live and the account's.
     pub async fn authenticate(
         &self,
         token: Option<&str>,
         account_id: Option<&str>,
     ) -> Result<AccountId> {
+        let (token, account_id) = credentials(token, account_id)?;
+        match self.token_owner(token).await? {
+            Some(owner) if owner == account_id => Ok(account_id),
+            _ => Err(Error::InvalidToken),
+        }
+    }
+
+    /// As [`Self::authenticate`], for calls that read an account (`account/info`,
+    /// `account/package`): an administrator's token may name any account (an unknown one is
+    /// `NotFound(TargetAccount)`); anyone else's only its own. Answers the account to read.
+    pub async fn authenticate_reader(
+        &self,
+        token: Option<&str>,
+        account_id: Option<&str>,
+    ) -> Result<AccountId> {
+        let (token, account_id) = credentials(token, account_id)?;
+        let owner = self.token_owner(token).await?.ok_or(Error::InvalidToken)?;
+        if owner == account_id {
+            return Ok(account_id);
+        }
+        if self.vouch_admin(owner).await.is_err() {
+            return Err(Error::InvalidToken);
+        }
+        match self.deps.accounts.account(account_id).await? {
+            Some(_) => Ok(account_id),
+            None => Err(Error::NotFound(crate::error::Entity::TargetAccount)),
+        }
+    }
+
+    /// Checks the token of an administrator's call, as the real server's admin endpoints do:
+    /// the token alone (their `account_id` names the account acted on), then the role.
+    pub async fn authenticate_admin(&self, token: Option<&str>) -> Result<Admin> {
         let token = token
             .filter(|t| !t.is_empty())
             .ok_or(Error::MissingParam("access_token"))?;
-        let account_id = account_id
-            .filter(|a| !a.is_empty())
-            .ok_or(Error::MissingParam("account_id"))?;
-        let account_id = AccountId::parse(account_id).ok_or(Error::InvalidToken)?;
+        let owner = self.token_owner(token).await?.ok_or(Error::UnknownToken)?;
+        self.vouch_admin(owner).await
+    }
+
+    async fn vouch_admin(&self, id: AccountId) -> Result<Admin> {
+        match self.deps.accounts.account(id).await? {
+            Some(account) if account.role == Role::Admin && account.status.signs_in() => {
+                Ok(Admin::vouched(id))
+            }
+            _ => Err(Error::Refused(Refusal::NotAdmin)),
+        }
+    }
+
+    /// The account of a live access token, sliding its expiry (at most once per refresh
+    /// grain); `None` for a token that is unknown or expired.
+    async fn token_owner(&self, token: &str) -> Result<Option<AccountId>> {
         if token.len() != secret::ACCESS_TOKEN_LEN {
-            return Err(Error::InvalidToken);
+            return Ok(None);
         }
         let digest = secret::token_digest(token);
-        let record = self
-            .deps
-            .tokens
-            .access_token(&digest)
-            .await?
-            .ok_or(Error::InvalidToken)?;
+        let Some(record) = self.deps.tokens.access_token(&digest).await? else {
+            return Ok(None);
+        };
         let now = self.deps.now();
-        // The digest lookup already compared the secret; the account check is not secret.
-        if record.account_id != account_id || record.expires_at <= now {
-            return Err(Error::InvalidToken);
+        if record.expires_at <= now {
+            return Ok(None);
         }
         let ttl = chrono::Duration::from_std(self.deps.config.access_token_ttl).unwrap_or_default();
         let grain = chrono::Duration::from_std(self.deps.config.access_token_refresh_grain)
@@ -128,7 +169,7 @@ impl AuthService {
                 .refresh_access_token(&digest, now + ttl)
                 .await?;
         }
-        Ok(account_id)
+        Ok(Some(record.account_id))
     }
 
     /// Revokes a token after checking it as every endpoint does.
@@ -141,6 +182,22 @@ impl AuthService {
             .await?;
         Ok(())
     }
+}
+
+/// `access_token` and `account_id`, present, in the documented order; an `account_id` that is
+/// no id is a token that does not match it.
+fn credentials<'a>(
+    token: Option<&'a str>,
+    account_id: Option<&str>,
+) -> Result<(&'a str, AccountId)> {
+    let token = token
+        .filter(|t| !t.is_empty())
+        .ok_or(Error::MissingParam("access_token"))?;
+    let account_id = account_id
+        .filter(|a| !a.is_empty())
+        .ok_or(Error::MissingParam("account_id"))?;
+    let account_id = AccountId::parse(account_id).ok_or(Error::InvalidToken)?;
+    Ok((token, account_id))
 }
 
 /// Who tries to log in, from where, as the lockout counts it.

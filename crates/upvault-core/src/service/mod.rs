@@ -1,6 +1,7 @@
 //! The services: each applies SPEC.md's rules to one area through the ports.
 
 mod account;
+mod admin;
 mod auth;
 mod file;
 mod folder;
@@ -10,6 +11,7 @@ mod public;
 mod upload;
 
 pub use account::{AccountService, BootstrapAdmin, FREE_PACKAGE, GUEST_PACKAGE, PREMIUM_PACKAGE};
+pub use admin::{plausible_email, AccountChanges, AccountDraft, Admin, AdminService};
 pub use auth::AuthService;
 pub use file::{within_download_size, FileEdit, FileRef, FileService};
 pub use folder::{FolderEdit, FolderService};
@@ -142,6 +144,8 @@ pub struct Services {
     pub auth: AuthService,
     /// Accounts and packages.
     pub accounts: AccountService,
+    /// What administrators do to other accounts.
+    pub admin: AdminService,
     /// Folders.
     pub folders: FolderService,
     /// Files.
@@ -160,6 +164,7 @@ impl Services {
         Self {
             auth: AuthService::new(deps.clone()),
             accounts: AccountService::new(deps.clone()),
+            admin: AdminService::new(deps.clone()),
             folders: FolderService::new(deps.clone()),
             files: FileService::new(deps.clone()),
             uploads: UploadService::new(deps.clone()),

@@ -479,7 +479,7 @@ impl PublicService {
         let stored = account.as_ref().and_then(|a| a.password_hash.clone());
         verify_under_lockout(&self.deps, &attempt, password, stored).await?;
         let account = account
-            .filter(|a| a.status == "active")
+            .filter(|a| a.status.signs_in())
             .ok_or(Error::AuthFailed)?;
         let expires = self.deps.clock.now() + chrono_duration(self.config.session_ttl);
         let mac = self
@@ -514,7 +514,7 @@ impl PublicService {
                 account.password_hash.as_deref(),
             ))
             .await?;
-        if account.status == "active" && secret::constant_time_eq(&expected, mac) {
+        if account.status.signs_in() && secret::constant_time_eq(&expected, mac) {
             Ok(Visitor::Account(id))
         } else {
             Ok(guest)

@@ -12,7 +12,7 @@ use upvault_core::model::{
     Account, AccountStatus, ApiKeyRecord, NewAccount, Package, PackageLimits, Role,
 };
 use upvault_core::ports::AccountRepo;
-use upvault_core::{Error, Result};
+use upvault_core::{Error, Result, Unique};
 
 const ACCOUNT_COLUMNS: &str = "id, username, email, password_hash, package_id, status, title, \
      first_name, last_name, created_at, last_login_at, last_login_ip, storage_limit_override, \
@@ -48,7 +48,8 @@ impl TryFrom<AccountRow> for Account {
             email: row.email,
             password_hash: row.password_hash,
             package_id: PackageId(row.package_id),
-            status: row.status,
+            status: AccountStatus::parse(&row.status)
+                .ok_or_else(|| corrupt("account status", &row.status))?,
             title: row.title,
             first_name: row.first_name,
             last_name: row.last_name,
@@ -89,10 +90,10 @@ fn package_from_row(row: &PgRow) -> Result<Package> {
 #[async_trait]
 impl AccountRepo for PostgresStore {
     async fn create_account(&self, new: NewAccount) -> Result<Account> {
-        let username = new.username.clone();
         let row: AccountRow = sqlx::query_as(&format!(
-            "INSERT INTO accounts (username, email, password_hash, package_id, created_at, role) \
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {ACCOUNT_COLUMNS}"
+            "INSERT INTO accounts (username, email, password_hash, package_id, created_at, role, \
+                 status, title, first_name, last_name, paid_expiry_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {ACCOUNT_COLUMNS}"
         ))
         .bind(&new.username)
         .bind(&new.email)
@@ -100,9 +101,14 @@ impl AccountRepo for PostgresStore {
         .bind(new.package_id.0)
         .bind(secs(new.created_at))
         .bind(new.role.as_str())
+        .bind(new.status.as_str())
+        .bind(&new.title)
+        .bind(&new.first_name)
+        .bind(&new.last_name)
+        .bind(new.paid_expiry_at.map(secs))
         .fetch_one(&self.pool)
         .await
-        .on_unique(|| Error::Conflict(format!("username {username:?} is taken")))?;
+        .on_unique(|| Error::Taken(Unique::Username))?;
         row.try_into()
     }
 
@@ -138,44 +144,74 @@ impl AccountRepo for PostgresStore {
         Ok(uint(count))
     }
 
-    async fn set_password_hash(&self, id: AccountId, password_hash: &str) -> Result<bool> {
-        let mut tx = self.pool.begin().await.db()?;
-        let changed = sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?
-            .rows_affected();
-        end_access_tokens(&mut tx, id).await?;
-        tx.commit().await.db()?;
-        Ok(changed == 1)
+    async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
+        sqlx::query_as::<_, AccountRow>(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE lower(email) = lower($1) \
+             ORDER BY id LIMIT 1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await
+        .db()?
+        .map(Account::try_from)
+        .transpose()
     }
 
-    async fn set_status(&self, id: AccountId, status: AccountStatus) -> Result<bool> {
+    async fn save_account(&self, account: &Account, end_tokens: bool) -> Result<bool> {
         let mut tx = self.pool.begin().await.db()?;
-        let changed = sqlx::query("UPDATE accounts SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?
-            .rows_affected();
-        if status != AccountStatus::Active {
-            end_access_tokens(&mut tx, id).await?;
+        let changed = sqlx::query(
+            "UPDATE accounts SET email = $1, password_hash = $2, package_id = $3, status = $4, \
+             role = $5, title = $6, first_name = $7, last_name = $8, paid_expiry_at = $9 \
+             WHERE id = $10",
+        )
+        .bind(&account.email)
+        .bind(&account.password_hash)
+        .bind(account.package_id.0)
+        .bind(account.status.as_str())
+        .bind(account.role.as_str())
+        .bind(&account.title)
+        .bind(&account.first_name)
+        .bind(&account.last_name)
+        .bind(account.paid_expiry_at.map(secs))
+        .bind(account.id.0)
+        .execute(&mut *tx)
+        .await
+        .db()?
+        .rows_affected();
+        if end_tokens {
+            end_access_tokens(&mut tx, account.id).await?;
         }
         tx.commit().await.db()?;
         Ok(changed == 1)
     }
 
-    async fn set_role(&self, id: AccountId, role: Role) -> Result<bool> {
-        let done = sqlx::query("UPDATE accounts SET role = $1 WHERE id = $2")
-            .bind(role.as_str())
+    async fn delete_account(&self, id: AccountId) -> Result<bool> {
+        let mut tx = self.pool.begin().await.db()?;
+        // A file insert takes a key-share lock on its account row: holding the row makes a
+        // concurrent upload wait for this delete (and then fail on the missing account)
+        // instead of adding a file between the file delete and the account delete.
+        sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE")
             .bind(id.0)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .db()?;
-        Ok(done.rows_affected() == 1)
+        super::file::release_account_files(&mut tx, id).await?;
+        for table in ["import_jobs", "folders"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE account_id = $1"))
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        }
+        // API keys and access tokens go with the row (ON DELETE CASCADE).
+        let gone = sqlx::query("DELETE FROM accounts WHERE id = $1")
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await
+            .db()?
+            .rows_affected();
+        tx.commit().await.db()?;
+        Ok(gone == 1)
     }
 
     async fn record_login(&self, id: AccountId, at: DateTime<Utc>, ip: &str) -> Result<()> {

@@ -385,47 +385,14 @@ impl FileRepo for PostgresStore {
     async fn purge_trash(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = secs(before);
         let mut tx = self.begin().await?;
-        // Delete first and count what *this* statement deleted: a second instance purging at
-        // the same time waits on these rows, finds them gone and counts nothing for them, so no
-        // reference is dropped twice (counting files and then deleting them would let both
-        // instances count the same rows).
-        let gone: Vec<(String, i64)> = sqlx::query_as(
-            "WITH gone AS ( \
-                 DELETE FROM files WHERE status = 'trash' AND trashed_at < $1 \
-                 RETURNING blob_key) \
-             SELECT blob_key, COUNT(*) FROM gone GROUP BY blob_key ORDER BY blob_key",
-        )
-        .bind(before)
-        .fetch_all(&mut *tx)
-        .await
-        .db()?;
-        let (keys, counts): (Vec<String>, Vec<i64>) = gone.into_iter().unzip();
-        if !keys.is_empty() {
-            // Blob rows in key order, so two purges sharing keys cannot deadlock. NO KEY: file
-            // inserts referencing these blobs (key-share locks) need not wait.
-            sqlx::query("SELECT 1 FROM blobs WHERE key = ANY($1) ORDER BY key FOR NO KEY UPDATE")
-                .bind(&keys)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            sqlx::query(
-                "UPDATE blobs SET ref_count = blobs.ref_count - gone.n \
-                 FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS gone (key, n) \
-                 WHERE blobs.key = gone.key",
-            )
-            .bind(&keys)
-            .bind(&counts)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        }
+        let files = delete_files(&mut tx, "status = 'trash' AND trashed_at < $1", before).await?;
         sqlx::query("DELETE FROM folders WHERE status = 'trash' AND trashed_at < $1")
             .bind(before)
             .execute(&mut *tx)
             .await
             .db()?;
         tx.commit().await.db()?;
-        Ok(counts.iter().map(|n| uint(*n)).sum())
+        Ok(files)
     }
 
     async fn unreferenced_blobs(&self, limit: u32) -> Result<Vec<BlobKey>> {
@@ -495,4 +462,53 @@ impl FileRepo for PostgresStore {
         tx.commit().await.db()?;
         Ok(true)
     }
+}
+
+/// Deletes the file records matching `condition` (SQL over `files` with `$1` bound to
+/// `value`) and drops the blob references they held, inside the caller's transaction; how
+/// many went.
+///
+/// Deletes first and counts what *this* statement deleted: a second instance doing the same
+/// at the same time waits on these rows, finds them gone and counts nothing for them, so no
+/// reference is dropped twice (counting files and then deleting them would let both
+/// instances count the same rows).
+async fn delete_files(tx: &mut PgConnection, condition: &str, value: i64) -> Result<u64> {
+    let gone: Vec<(String, i64)> = sqlx::query_as(&format!(
+        "WITH gone AS (DELETE FROM files WHERE {condition} RETURNING blob_key) \
+         SELECT blob_key, COUNT(*) FROM gone GROUP BY blob_key ORDER BY blob_key"
+    ))
+    .bind(value)
+    .fetch_all(&mut *tx)
+    .await
+    .db()?;
+    let (keys, counts): (Vec<String>, Vec<i64>) = gone.into_iter().unzip();
+    if !keys.is_empty() {
+        // Blob rows in key order, so two purges sharing keys cannot deadlock. NO KEY: file
+        // inserts referencing these blobs (key-share locks) need not wait.
+        sqlx::query("SELECT 1 FROM blobs WHERE key = ANY($1) ORDER BY key FOR NO KEY UPDATE")
+            .bind(&keys)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        sqlx::query(
+            "UPDATE blobs SET ref_count = blobs.ref_count - gone.n \
+             FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS gone (key, n) \
+             WHERE blobs.key = gone.key",
+        )
+        .bind(&keys)
+        .bind(&counts)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    }
+    Ok(counts.iter().map(|n| uint(*n)).sum())
+}
+
+/// Deletes every file record of the account, trashed ones included, and drops their blob
+/// references, inside the caller's transaction.
+pub(super) async fn release_account_files(
+    tx: &mut PgConnection,
+    account: AccountId,
+) -> Result<u64> {
+    delete_files(tx, "account_id = $1", account.0).await
 }

@@ -414,30 +414,14 @@ impl FileRepo for SqliteStore {
     async fn purge_trash(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = secs(before);
         let mut tx = self.write().await?;
-        sqlx::query(
-            "UPDATE blobs SET ref_count = ref_count - ( \
-                 SELECT COUNT(*) FROM files \
-                 WHERE files.blob_key = blobs.key AND files.status = 'trash' \
-                   AND files.trashed_at < ?1) \
-             WHERE key IN ( \
-                 SELECT blob_key FROM files WHERE status = 'trash' AND trashed_at < ?1)",
-        )
-        .bind(before)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        let files = sqlx::query("DELETE FROM files WHERE status = 'trash' AND trashed_at < ?")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        let files = delete_files(&mut tx, "status = 'trash' AND trashed_at < ?1", before).await?;
         sqlx::query("DELETE FROM folders WHERE status = 'trash' AND trashed_at < ?")
             .bind(before)
             .execute(&mut *tx)
             .await
             .db()?;
         tx.commit().await.db()?;
-        Ok(files.rows_affected())
+        Ok(files)
     }
 
     async fn unreferenced_blobs(&self, limit: u32) -> Result<Vec<BlobKey>> {
@@ -497,4 +481,34 @@ impl FileRepo for SqliteStore {
         tx.commit().await.db()?;
         Ok(true)
     }
+}
+
+/// Deletes the file records matching `condition` (SQL over `files` with `?1` bound to
+/// `value`) and drops the blob references they held, inside the caller's write transaction;
+/// how many went.
+async fn delete_files(tx: &mut sqlx::SqliteConnection, condition: &str, value: i64) -> Result<u64> {
+    sqlx::query(&format!(
+        "UPDATE blobs SET ref_count = ref_count - ( \
+             SELECT COUNT(*) FROM files WHERE files.blob_key = blobs.key AND {condition}) \
+         WHERE key IN (SELECT blob_key FROM files WHERE {condition})"
+    ))
+    .bind(value)
+    .execute(&mut *tx)
+    .await
+    .db()?;
+    let gone = sqlx::query(&format!("DELETE FROM files WHERE {condition}"))
+        .bind(value)
+        .execute(&mut *tx)
+        .await
+        .db()?;
+    Ok(gone.rows_affected())
+}
+
+/// Deletes every file record of the account, trashed ones included, and drops their blob
+/// references, inside the caller's write transaction.
+pub(super) async fn release_account_files(
+    tx: &mut sqlx::SqliteConnection,
+    account: AccountId,
+) -> Result<u64> {
+    delete_files(tx, "account_id = ?1", account.0).await
 }

@@ -196,6 +196,11 @@ impl Db {
                 package_id: PackageId(2),
                 created_at: t(0),
                 role: upvault_core::model::Role::User,
+                status: upvault_core::model::AccountStatus::Active,
+                title: String::new(),
+                first_name: String::new(),
+                last_name: String::new(),
+                paid_expiry_at: None,
             })
             .await
             .unwrap()
@@ -360,6 +365,7 @@ macro_rules! on_every_backend {
 
 on_every_backend!(
     suite::accounts_api_keys_and_packages,
+    suite::deleting_an_account_takes_everything_it_holds,
     suite::tokens_expire_and_belong_to_their_account,
     suite::upload_promotes_a_new_blob_once_and_shares_it_after,
     suite::refused_or_failed_uploads_leave_nothing,

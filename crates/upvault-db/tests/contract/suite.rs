@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use upvault_core::error::{Entity, Limit};
 use upvault_core::ids::{AccountId, FileId, JobId, PackageId};
 use upvault_core::model::*;
-use upvault_core::Error;
+use upvault_core::{Error, Unique};
 
 pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
     let store = &db.store;
@@ -23,12 +23,17 @@ pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
             package_id: PackageId(1),
             created_at: t(5),
             role: Role::Admin,
+            status: AccountStatus::Active,
+            title: String::new(),
+            first_name: String::new(),
+            last_name: String::new(),
+            paid_expiry_at: None,
         })
         .await;
-    match taken {
-        Err(Error::Conflict(message)) => assert!(message.contains("alice"), "{message}"),
-        other => panic!("expected a conflict, got {other:?}"),
-    }
+    assert!(
+        matches!(taken, Err(Error::Taken(Unique::Username))),
+        "{taken:?}"
+    );
     assert_eq!(store.count_accounts().await.unwrap(), 1);
 
     let account = store.account(alice).await.unwrap().unwrap();
@@ -36,7 +41,7 @@ pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
     assert_eq!(account.email, "alice@example.com");
     assert_eq!(account.password_hash.as_deref(), Some("$argon2id$fake"));
     assert_eq!(account.package_id, PackageId(2));
-    assert_eq!(account.status, "active");
+    assert_eq!(account.status, AccountStatus::Active);
     assert_eq!(account.role, Role::User);
     assert_eq!(account.title, "");
     assert_eq!(account.created_at, t(0));
@@ -48,13 +53,73 @@ pub(crate) async fn accounts_api_keys_and_packages(db: &Db) {
     );
     assert_eq!(store.account_by_username("Alice").await.unwrap(), None);
     assert_eq!(store.account(AccountId(999)).await.unwrap(), None);
-    assert!(store.set_role(alice, Role::Admin).await.unwrap());
     assert_eq!(
-        store.account(alice).await.unwrap().unwrap().role,
-        Role::Admin
+        store.account_by_email("nobody@example.com").await.unwrap(),
+        None
     );
-    assert!(store.set_role(alice, Role::User).await.unwrap());
-    assert!(!store.set_role(AccountId(999), Role::Admin).await.unwrap());
+    assert_eq!(
+        store
+            .account_by_email("ALICE@Example.com")
+            .await
+            .unwrap()
+            .map(|a| a.id),
+        Some(alice),
+        "emails compare without case"
+    );
+
+    // Everything an administrator may change is written, and only that account's row.
+    let bob = db.account("bob").await;
+    let mut changed = store.account(alice).await.unwrap().unwrap();
+    changed.email = "alice@new.example".into();
+    changed.password_hash = Some("$argon2id$other".into());
+    changed.package_id = PackageId(3);
+    changed.status = AccountStatus::Pending;
+    changed.role = Role::Admin;
+    changed.title = "Dr".into();
+    changed.first_name = "Alice".into();
+    changed.last_name = "Ng".into();
+    changed.paid_expiry_at = Some(t(9_000));
+    assert!(store.save_account(&changed, false).await.unwrap());
+    assert_eq!(store.account(alice).await.unwrap().unwrap(), changed);
+    assert_eq!(
+        store.account(bob).await.unwrap().unwrap().email,
+        "bob@example.com"
+    );
+    let mut gone = changed.clone();
+    gone.id = AccountId(999);
+    assert!(!store.save_account(&gone, false).await.unwrap());
+    let created = store
+        .create_account(NewAccount {
+            username: "carol".to_owned(),
+            email: "carol@example.com".to_owned(),
+            password_hash: None,
+            package_id: PackageId(2),
+            created_at: t(5),
+            role: Role::User,
+            status: AccountStatus::Disabled,
+            title: "Ms".into(),
+            first_name: "Carol".into(),
+            last_name: "Diaz".into(),
+            paid_expiry_at: Some(t(77)),
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        store.account(created.id).await.unwrap(),
+        Some(created.clone())
+    );
+    assert_eq!(
+        (
+            created.status,
+            created.title.as_str(),
+            created.first_name.as_str()
+        ),
+        (AccountStatus::Disabled, "Ms", "Carol")
+    );
+    assert_eq!(
+        (created.last_name.as_str(), created.paid_expiry_at),
+        ("Diaz", Some(t(77)))
+    );
 
     store
         .record_login(alice, t(100), "192.0.2.7")
@@ -153,28 +218,23 @@ pub(crate) async fn tokens_expire_and_belong_to_their_account(db: &Db) {
         .insert_access_token("doomed", alice, t(0), t(3600))
         .await
         .unwrap();
-    assert!(store
-        .set_status(alice, AccountStatus::Suspended)
-        .await
-        .unwrap());
+    let mut account = store.account(alice).await.unwrap().unwrap();
+    account.status = AccountStatus::Suspended;
+    assert!(store.save_account(&account, true).await.unwrap());
     assert_eq!(
         store.account(alice).await.unwrap().unwrap().status,
-        "suspended"
+        AccountStatus::Suspended
     );
     assert!(store.access_token("doomed").await.unwrap().is_none());
     assert!(store.access_token("bobs").await.unwrap().is_some());
-    assert!(store
-        .set_status(alice, AccountStatus::Active)
+    // Without `end_tokens` the tokens stay.
+    store
+        .insert_access_token("kept", alice, t(0), t(3600))
         .await
-        .unwrap());
-    assert_eq!(
-        store.account(alice).await.unwrap().unwrap().status,
-        "active"
-    );
-    assert!(!store
-        .set_status(AccountId(999), AccountStatus::Active)
-        .await
-        .unwrap());
+        .unwrap();
+    account.status = AccountStatus::Active;
+    assert!(store.save_account(&account, false).await.unwrap());
+    assert!(store.access_token("kept").await.unwrap().is_some());
     for (token, expires) in [("live", 3600), ("old", 60)] {
         store
             .insert_access_token(token, alice, t(0), t(expires))
@@ -1280,4 +1340,68 @@ pub(crate) async fn public_pages_log_guesses_and_secrets(db: &Db) {
             .unwrap(),
         1
     );
+}
+
+pub(crate) async fn deleting_an_account_takes_everything_it_holds(db: &Db) {
+    let store = &db.store;
+    let alice = db.account("alice").await;
+    let bob = db.account("bob").await;
+    let folder = db.folder(alice, None, "docs").await;
+    db.folder(alice, Some(folder), "inner").await;
+    let shared = db.upload(alice, Some(folder), "shared.txt", 1, 10).await;
+    let own = db.upload(alice, None, "own.txt", 2, 20).await;
+    let trashed = db.upload(alice, None, "old.txt", 3, 30).await;
+    assert!(store.trash_file(alice, trashed.id, t(50)).await.unwrap());
+    let bobs = db.upload(bob, None, "same-bytes.txt", 1, 10).await;
+    store
+        .push_import(job(alice, "http://a/1", 0), None)
+        .await
+        .unwrap();
+    store
+        .insert_api_key(alice, &"k".repeat(64), "$hash", t(3))
+        .await
+        .unwrap();
+    store
+        .insert_access_token("alices", alice, t(0), t(3600))
+        .await
+        .unwrap();
+    store
+        .insert_access_token("bobs", bob, t(0), t(3600))
+        .await
+        .unwrap();
+    store
+        .insert_download_token("dl", own.id, t(10_000))
+        .await
+        .unwrap();
+    assert_eq!(db.ref_count(&key(1)).await, Some(2));
+
+    assert!(store.delete_account(alice).await.unwrap());
+    assert!(!store.delete_account(alice).await.unwrap(), "already gone");
+    assert_eq!(store.account(alice).await.unwrap(), None);
+    for file in [&shared, &own, &trashed] {
+        assert_eq!(store.file_by_id(file.id).await.unwrap(), None);
+    }
+    assert!(store.folder_by_id(folder).await.unwrap().is_none());
+    assert!(store.api_key(&"k".repeat(64)).await.unwrap().is_none());
+    assert!(store.access_token("alices").await.unwrap().is_none());
+    assert_eq!(store.download_token_file("dl", t(0)).await.unwrap(), None);
+    assert!(store
+        .claim_import("w", t(100), t(200))
+        .await
+        .unwrap()
+        .is_none());
+    // Bytes another account shares keep their reference; the rest wait for the sweep.
+    assert_eq!(db.ref_count(&key(1)).await, Some(1));
+    assert_eq!(db.ref_count(&key(2)).await, Some(0));
+    assert_eq!(db.ref_count(&key(3)).await, Some(0));
+    let mut unreferenced = store.unreferenced_blobs(10).await.unwrap();
+    unreferenced.sort();
+    assert_eq!(unreferenced, [key(2), key(3)]);
+    // The neighbour is untouched.
+    assert_eq!(
+        store.file_by_id(bobs.id).await.unwrap().map(|f| f.id),
+        Some(bobs.id)
+    );
+    assert!(store.access_token("bobs").await.unwrap().is_some());
+    assert!(!store.delete_account(AccountId(999)).await.unwrap());
 }

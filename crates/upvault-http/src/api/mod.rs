@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, MethodRouter};
 use axum::Router;
 use serde::Serialize;
+use upvault_core::service::Admin;
 use upvault_core::AccountId;
 use upvault_proto::{messages, Success};
 
@@ -38,6 +39,11 @@ pub(crate) fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/api/v2/account/info", endpoint(account::info))
         .route("/api/v2/account/package", endpoint(account::package))
+        .route("/api/v2/account/create", endpoint(account::create))
+        .route("/api/v2/account/edit", endpoint(account::edit))
+        .route("/api/v2/account/delete", endpoint(account::delete))
+        .route("/api/v2/account/find", endpoint(account::find))
+        .route("/api/v2/package/listing", endpoint(account::packages))
         .route("/api/v2/file/upload", endpoint(crate::upload::upload))
         .route("/api/v2/file/download", endpoint(file::download))
         .route(
@@ -76,6 +82,7 @@ async fn unknown_endpoint(uri: axum::http::Uri) -> ApiError {
     let group = group.to_ascii_lowercase();
     if [
         "account",
+        "package",
         "file",
         "folder",
         "authorize",
@@ -138,30 +145,82 @@ impl<T: FromParams> FromRequest<AppState> for ApiParams<T> {
     }
 }
 
+/// How a call's credentials are checked before its parameters are read.
+pub(crate) trait Check: Sized + Send {
+    /// Checks the credentials in `params` (after counting the token against its rate limit).
+    fn check(
+        state: &AppState,
+        params: &Params,
+    ) -> impl std::future::Future<Output = ApiResult<Self>> + Send;
+}
+
+/// `access_token` and `account_id` as every endpoint but `/authorize` checks them
+/// (SPEC.md §2): the account the token was issued to.
+impl Check for AccountId {
+    async fn check(state: &AppState, params: &Params) -> ApiResult<Self> {
+        authenticate(state, params).await
+    }
+}
+
+/// The account an `account/info` or `account/package` call reads: the caller's own, or for
+/// an administrator any account `account_id` names.
+pub(crate) struct Reader(pub(crate) AccountId);
+
+impl Check for Reader {
+    async fn check(state: &AppState, params: &Params) -> ApiResult<Self> {
+        let (token, account) = rate_checked(state, params).await?;
+        let id = state
+            .services
+            .auth
+            .authenticate_reader(token, account)
+            .await?;
+        Ok(Reader(id))
+    }
+}
+
+/// An administrator's token, alone, as the real server's admin endpoints check it.
+impl Check for Admin {
+    async fn check(state: &AppState, params: &Params) -> ApiResult<Self> {
+        let (token, _) = rate_checked(state, params).await?;
+        Ok(state.services.auth.authenticate_admin(token).await?)
+    }
+}
+
 /// An authenticated call: the credentials are checked first, in the documented order
 /// (SPEC.md §2), and only then the endpoint's own parameters, read into its typed request.
-pub(crate) struct Authed<T> {
-    pub(crate) account: AccountId,
+/// `C` is who the credentials stand for: the caller's account (the default), a [`Reader`]
+/// or an [`Admin`].
+pub(crate) struct Authed<T, C = AccountId> {
+    pub(crate) account: C,
     pub(crate) request: T,
 }
 
-impl<T: FromParams> FromRequest<AppState> for Authed<T> {
+impl<T: FromParams, C: Check> FromRequest<AppState> for Authed<T, C> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
         let params = Params::from_request(request, state).await?;
-        let account = authenticate(state, &params).await?;
+        let account = C::check(state, &params).await?;
         let request = T::from_params(&params)?;
         Ok(Self { account, request })
     }
 }
 
-/// Checks `access_token` and `account_id` as every endpoint but `/authorize` does, after
-/// counting the request against the token's rate limit.
-pub(crate) async fn authenticate(state: &AppState, params: &Params) -> ApiResult<AccountId> {
+/// The credentials as sent, after counting the token against its rate limit.
+async fn rate_checked<'a>(
+    state: &AppState,
+    params: &'a Params,
+) -> ApiResult<(Option<&'a str>, Option<&'a str>)> {
     let (token, account) = params.credentials();
     if let Some(token) = token {
         crate::rate::check_token(state, token).await?;
     }
+    Ok((token, account))
+}
+
+/// Checks `access_token` and `account_id` as every endpoint but `/authorize` does, after
+/// counting the request against the token's rate limit.
+pub(crate) async fn authenticate(state: &AppState, params: &Params) -> ApiResult<AccountId> {
+    let (token, account) = rate_checked(state, params).await?;
     Ok(state.services.auth.authenticate(token, account).await?)
 }

@@ -45,7 +45,8 @@ macro_rules! no_parameters {
 no_parameters!(
     DisableAccessTokenRequest,
     AccountInfoRequest,
-    AccountPackageRequest
+    AccountPackageRequest,
+    PackageListingRequest
 );
 
 impl FromParams for FileUploadRequest {
@@ -218,4 +219,76 @@ fn password_param(params: &Params) -> Option<String> {
     params
         .owned("access_password")
         .filter(|p| !p.eq_ignore_ascii_case("null"))
+}
+
+/// A password as sent (its blanks are part of it); blank counts as absent.
+fn password(params: &Params) -> Option<String> {
+    params
+        .raw("password")
+        .filter(|raw| !raw.trim().is_empty())
+        .map(str::to_owned)
+}
+
+fn package_id(raw: &str) -> Option<i64> {
+    upvault_core::PackageId::parse(raw).map(|id| id.0)
+}
+
+/// The account an admin endpoint acts on, with that endpoint's own "Please provide …".
+fn target_account(params: &Params, missing: &'static str) -> Result<i64, ApiError> {
+    if params.get("account_id").is_none() {
+        return Err(ApiError::bad_param(missing));
+    }
+    params.require_id("account_id", |raw| {
+        upvault_core::AccountId::parse(raw).map(|id| id.0)
+    })
+}
+
+impl FromParams for AccountCreateRequest {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            username: params.require("username")?.to_owned(),
+            password: password(params).ok_or_else(|| ApiError::missing("password"))?,
+            email: params.require("email")?.to_owned(),
+            package_id: params.optional_id("package_id", package_id)?,
+            status: params.owned("status"),
+            title: params.owned("title"),
+            firstname: params.owned("firstname"),
+            lastname: params.owned("lastname"),
+            paid_expiry_date: params.owned("paid_expiry_date"),
+        })
+    }
+}
+
+impl FromParams for AccountEditRequest {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            account_id: target_account(params, messages::MISSING_EDIT_ACCOUNT_ID)?,
+            password: password(params),
+            email: params.owned("email"),
+            package_id: params.optional_id("package_id", package_id)?,
+            status: params.owned("status"),
+            title: params.owned("title"),
+            firstname: params.owned("firstname"),
+            lastname: params.owned("lastname"),
+            paid_expiry_date: params.owned("paid_expiry_date"),
+        })
+    }
+}
+
+impl FromParams for AccountDeleteRequest {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        Ok(Self {
+            account_id: target_account(params, messages::MISSING_DELETE_ACCOUNT_ID)?,
+        })
+    }
+}
+
+impl FromParams for AccountFindRequest {
+    fn from_params(params: &Params) -> Result<Self, ApiError> {
+        let (username, email) = (params.owned("username"), params.owned("email"));
+        if username.is_none() && email.is_none() {
+            return Err(ApiError::bad_param(messages::MISSING_FIND_TERMS));
+        }
+        Ok(Self { username, email })
+    }
 }

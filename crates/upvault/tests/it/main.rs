@@ -2,6 +2,7 @@
 //! One binary with a module per area (each file in tests/ would relink the server).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod auth;
 mod cli;
 mod compat;
