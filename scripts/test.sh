@@ -27,6 +27,10 @@ if ! { command -v chromium && command -v chromedriver && command -v curl && comm
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver curl nodejs >&2
 fi
 
+# Public third-party clients of the API (Python, TypeScript), from PyPI and npm.
+echo "== installing the interop clients" >&2
+eval "$(scripts/interop-setup.sh)"
+
 echo "== starting PostgreSQL" >&2
 eval "$(scripts/ci-postgres.sh)"
 echo "== starting the S3-compatible server" >&2

@@ -280,13 +280,12 @@ impl UploadService {
         if let Some(limit) = policy.refusal(temp.size_bytes) {
             return Err(Error::LimitExceeded(limit));
         }
-        if let Some(folder) = folder {
-            self.deps
-                .folders
-                .folder(account, folder)
-                .await?
-                .ok_or(Error::NotFound(Entity::UploadFolder))?;
-        }
+        // A `folder_id` that names no folder of the account puts the file in the root, as the
+        // real server does: integrations ship with their author's folder id written in.
+        let folder = match folder {
+            Some(id) => self.deps.folders.folder(account, id).await?.map(|f| f.id),
+            None => None,
+        };
         let filename = name::for_upload(arrival.filename);
         let new = NewFile {
             account_id: account,

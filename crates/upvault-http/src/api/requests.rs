@@ -178,7 +178,7 @@ impl FromParams for FolderEditRequest {
         // `access_password=null` clears it as `remove_access_password=1` does (the real server).
         let remove_access_password = params.get("remove_access_password") == Some("1")
             || params
-                .get("access_password")
+                .get_set("access_password")
                 .is_some_and(|p| p.eq_ignore_ascii_case("null"));
         Ok(Self {
             folder_id,
@@ -214,11 +214,13 @@ impl FromParams for FolderMoveRequest {
     }
 }
 
-/// `access_password` as sent; the literal `null` is none.
+/// `access_password` as sent; the literal `null` is none, and a client's text for "unset"
+/// (`None`, `undefined`) is absent.
 fn password_param(params: &Params) -> Option<String> {
     params
-        .owned("access_password")
+        .get_set("access_password")
         .filter(|p| !p.eq_ignore_ascii_case("null"))
+        .map(str::to_owned)
 }
 
 /// A password as sent (its blanks are part of it); blank counts as absent.

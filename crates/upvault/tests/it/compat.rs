@@ -345,3 +345,54 @@ async fn is_public_says_whether_the_files_link_opens_its_page() {
         assert_eq!(deleted["isPublic"], "0", "a trashed file: {deleted}");
     }
 }
+
+/// Python clients send a missing optional value as the text `None`, JavaScript ones as
+/// `undefined`: in folder parameters and `access_password` they mean "not given".
+#[tokio::test]
+async fn a_clients_none_or_undefined_means_not_given() {
+    let server = TestServer::start().await;
+    let user = server.user("unset").await;
+    for unset in ["None", "undefined"] {
+        let name = format!("made with {unset}");
+        let made = server
+            .ok(
+                &user,
+                "folder/create",
+                &[
+                    ("folder_name", &name),
+                    ("parent_id", unset),
+                    ("access_password", unset),
+                ],
+            )
+            .await;
+        assert_eq!(made["parentId"], serde_json::Value::Null, "{made}");
+        assert_eq!(made["accessPassword"], serde_json::Value::Null, "{made}");
+        let id = made["id"].as_str().unwrap().to_owned();
+        let inner = server
+            .ok(
+                &user,
+                "folder/create",
+                &[("folder_name", "inner"), ("parent_id", &id)],
+            )
+            .await;
+        let inner_id = inner["id"].as_str().unwrap().to_owned();
+        // On edit, "not given" keeps the parent (it does not move the folder to the root).
+        let edited = server
+            .ok(
+                &user,
+                "folder/edit",
+                &[
+                    ("folder_id", &inner_id),
+                    ("folder_name", "renamed"),
+                    ("parent_id", unset),
+                ],
+            )
+            .await;
+        assert_eq!(edited["parentId"], id.as_str(), "{edited}");
+    }
+    // A name is taken as sent.
+    let named = server
+        .ok(&user, "folder/create", &[("folder_name", "None")])
+        .await;
+    assert_eq!(named["folderName"], "None");
+}

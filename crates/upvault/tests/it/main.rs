@@ -12,6 +12,7 @@ mod file;
 mod folder;
 mod hardening;
 mod import;
+mod interop;
 mod load;
 mod scale;
 mod upload;

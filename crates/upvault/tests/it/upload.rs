@@ -183,15 +183,35 @@ async fn documented_upload_errors() {
         anonymous["response"],
         "Could not validate access_token and account_id, please reauthenticate or try again."
     );
-    let bad_folder = server
-        .upload(&user, "a.txt", b"a".to_vec(), &[("folder_id", "424242")])
-        .await;
-    assert_eq!(
-        bad_folder["response"],
-        "Could not find the folder defined by folder_id."
-    );
     assert_eq!(listed_files(&server, &user).await, 0);
     assert_nothing_stored(&server).await;
+
+    // A folder that is not the account's puts the file in the root, as on the real server
+    // (integrations ship with their author's folder id written in).
+    let other = server.user("other").await;
+    let theirs = server
+        .ok(&other, "folder/create", &[("folder_name", "theirs")])
+        .await;
+    let theirs = theirs["id"].as_str().unwrap();
+    for folder in ["424242", theirs] {
+        let placed = server
+            .upload(&user, "a.txt", b"a".to_vec(), &[("folder_id", folder)])
+            .await;
+        assert_eq!(placed["_status"], "success", "{placed}");
+        let id = placed["data"][0]["file_id"].to_string();
+        let info = server
+            .ok(&user, "file/info", &[("file_id", id.trim_matches('"'))])
+            .await;
+        assert_eq!(
+            info["folderId"],
+            serde_json::Value::Null,
+            "{folder}: {info}"
+        );
+    }
+    let listing = server
+        .ok(&other, "folder/listing", &[("parent_folder_id", theirs)])
+        .await;
+    assert_eq!(listing["files"].as_array().unwrap().len(), 0, "{listing}");
 }
 
 #[tokio::test]
