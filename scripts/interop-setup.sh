@@ -33,5 +33,5 @@ if [[ ! -x $dir/node/node_modules/.bin/tsx ]]; then
     npm install --silent --no-audit --no-fund --prefix "$dir/node" 'tsx@4' >&2
 fi
 
-echo "export UPVAULT_INTEROP_PYTHON=$dir/venv/bin/python"
-echo "export UPVAULT_INTEROP_TSX=$dir/node/node_modules/.bin/tsx"
+echo "export UPVAULT_TEST_INTEROP_PYTHON=$dir/venv/bin/python"
+echo "export UPVAULT_TEST_INTEROP_TSX=$dir/node/node_modules/.bin/tsx"

@@ -25,6 +25,10 @@ fuzz_target!(|data: &[u8]| {
         if let Some(value) = params.get(name) {
             assert!(!value.is_empty() && value.trim() == value);
         }
+        if let Some(value) = params.get_set(name) {
+            assert_eq!(params.get(name), Some(value));
+            assert!(value != "None" && value != "undefined");
+        }
         let _ = params.require_id(name, upvault_core::FileId::parse);
         let _ = params.optional_folder(name);
         let _ = params.folder_change(name);

@@ -243,8 +243,14 @@ const INVALID_EMAIL: &str = "The email address you entered appears to be invalid
 /// (the `email_address` crate) with a dotted domain, as PHP's `FILTER_VALIDATE_EMAIL` wants
 /// it. Deliverability is the mail server's to say; this keeps typing mistakes out.
 pub fn plausible_email(email: &str) -> bool {
+    // The crate also takes `Name <address>`: only a bare address is one we store.
     email_address::EmailAddress::parse_with_options(email, email_address::Options::default())
-        .is_ok_and(|address| address.domain().contains('.') && !address.domain().starts_with('['))
+        .is_ok_and(|address| {
+            address.email() == email
+                && address.domain().contains('.')
+                && !address.domain().starts_with('[')
+                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        })
 }
 
 #[cfg(test)]
@@ -275,6 +281,8 @@ mod tests {
             "a..b@example.com",
             "a@-example.com",
             "a@example.com\n",
+            "Bob <bob@example.com>",
+            " <\u{a0}-@zE.E> ",
         ] {
             assert!(!plausible_email(bad), "{bad:?}");
         }

@@ -89,6 +89,15 @@ impl FolderService {
     ) -> Result<FolderView> {
         let mut folder = self.require(account, id, Entity::Folder).await?;
         let now = self.deps.clock.now();
+        // Every check before the first write, so a refused edit changes nothing.
+        let name = edit
+            .name
+            .map(|raw| name::validate(&raw).map_err(|m| Error::InvalidParam(m.to_owned())))
+            .transpose()?;
+        let password = edit
+            .access_password_md5
+            .map(|password| password.map(|p| validated_md5(&p)).transpose())
+            .transpose()?;
         if let Some(new_parent) = edit.parent {
             if let Some(parent) = new_parent {
                 self.require(account, parent, Entity::ParentFolder).await?;
@@ -101,14 +110,14 @@ impl FolderService {
                 folder.parent_id = new_parent;
             }
         }
-        if let Some(raw) = edit.name {
-            folder.name = name::validate(&raw).map_err(|m| Error::InvalidParam(m.to_owned()))?;
+        if let Some(name) = name {
+            folder.name = name;
         }
         if let Some(visibility) = edit.visibility {
             folder.visibility = visibility;
         }
-        if let Some(password) = edit.access_password_md5 {
-            folder.access_password_md5 = password.map(|p| validated_md5(&p)).transpose()?;
+        if let Some(password) = password {
+            folder.access_password_md5 = password;
         }
         folder.updated_at = Some(now);
         self.deps.folders.update_folder(&folder).await?;

@@ -324,3 +324,29 @@ async fn documented_folder_errors() {
         "Theirs"
     );
 }
+
+/// A refused edit changes nothing: the move it asked for is not made either.
+#[tokio::test]
+async fn a_refused_edit_moves_nothing() {
+    let server = TestServer::start().await;
+    let user = server.user("halfway").await;
+    let target = create(&server, &user, "target", None).await;
+    let target = target["id"].as_str().unwrap().to_owned();
+    let folder = create(&server, &user, "folder", None).await;
+    let folder = folder["id"].as_str().unwrap().to_owned();
+    for bad in [("access_password", "not-an-md5"), ("folder_name", "\u{1}")] {
+        let answer = server
+            .call(
+                &user,
+                "folder/edit",
+                &[("folder_id", &folder), ("parent_id", &target), bad],
+            )
+            .await;
+        assert_eq!(answer["_status"], "error", "{bad:?}: {answer}");
+        let info = server
+            .ok(&user, "folder/info", &[("folder_id", &folder)])
+            .await;
+        assert_eq!(info["parentId"], Value::Null, "{bad:?}: {info}");
+        assert_eq!(info["folderName"], "folder");
+    }
+}

@@ -1,6 +1,6 @@
 //! Public third-party clients of the API, run unmodified against a real server (issue 18 #7,
 //! docs/COMPATIBILITY.md). `scripts/interop-setup.sh` installs them from their registries and
-//! names them in `UPVAULT_INTEROP_PYTHON` and `UPVAULT_INTEROP_TSX`; each driver in
+//! names them in `UPVAULT_TEST_INTEROP_PYTHON` and `UPVAULT_TEST_INTEROP_TSX`; each driver in
 //! tests/interop prints one JSON line per call, and the tests judge the lines and then what
 //! the server holds.
 
@@ -73,7 +73,7 @@ impl Steps {
 /// `curl` program for uploads.
 #[tokio::test]
 async fn the_python_client_primeuploads_py_runs_every_call() {
-    let Some(python) = installed("UPVAULT_INTEROP_PYTHON") else {
+    let Some(python) = installed("UPVAULT_TEST_INTEROP_PYTHON") else {
         return;
     };
     let server = TestServer::start().await;
@@ -176,7 +176,7 @@ async fn the_python_client_primeuploads_py_runs_every_call() {
 /// Node's fetch, FormData and Blob.
 #[tokio::test]
 async fn the_node_client_of_openlist_worker_runs_every_call() {
-    let Some(tsx) = installed("UPVAULT_INTEROP_TSX") else {
+    let Some(tsx) = installed("UPVAULT_TEST_INTEROP_TSX") else {
         return;
     };
     let server = TestServer::start().await;
