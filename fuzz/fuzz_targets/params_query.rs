@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         if let Some(value) = params.get(name) {
             assert!(!value.is_empty() && value.trim() == value);
         }
-        if let Some(value) = params.get_set(name) {
+        if let Some(value) = params.given(name) {
             assert_eq!(params.get(name), Some(value));
             assert!(value != "None" && value != "undefined");
         }

@@ -130,20 +130,20 @@ impl Params {
     /// A parameter that is present, not blank and not a client's text for "unset" (Python's
     /// `None`, JavaScript's `undefined`: clients that put a missing optional value into a form
     /// send these). Read so for folder parameters and `access_password`, never for names.
-    pub fn get_set(&self, name: &str) -> Option<&str> {
+    pub fn given(&self, name: &str) -> Option<&str> {
         self.get(name)
             .filter(|raw| !matches!(*raw, "None" | "undefined"))
     }
 
     /// A required folder reference where `0` means the root (SPEC.md §4).
     pub fn require_folder(&self, name: &str) -> Result<Option<FolderId>, ApiError> {
-        let raw = self.get_set(name).ok_or_else(|| ApiError::missing(name))?;
+        let raw = self.given(name).ok_or_else(|| ApiError::missing(name))?;
         folder_ref(name, raw)
     }
 
     /// An optional folder reference: absent, blank or `0` mean the root.
     pub fn optional_folder(&self, name: &str) -> Result<Option<FolderId>, ApiError> {
-        match self.get_set(name) {
+        match self.given(name) {
             None => Ok(None),
             Some(raw) => folder_ref(name, raw),
         }
@@ -151,7 +151,7 @@ impl Params {
 
     /// A folder reference where absent or blank mean "keep", and `0` means the root.
     pub fn folder_change(&self, name: &str) -> Result<Option<Option<FolderId>>, ApiError> {
-        self.get_set(name)
+        self.given(name)
             .map(|raw| folder_ref(name, raw))
             .transpose()
     }

@@ -11,19 +11,14 @@ use crate::ids::{AccountId, PackageId};
 use crate::model::{Account, AccountStatus, NewAccount, Package, Role};
 use chrono::{DateTime, Utc};
 
-/// An account whose administrator role was checked for this request.
+/// Proof that the caller's administrator role was checked for this request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Admin(AccountId);
+pub struct Admin(());
 
 impl Admin {
-    /// Vouches for `id`: only the auth service, after reading the account's role, calls this.
-    pub(super) fn vouched(id: AccountId) -> Self {
-        Self(id)
-    }
-
-    /// The administrator's account.
-    pub fn id(self) -> AccountId {
-        self.0
+    /// Only the auth service calls this, after reading the account's role.
+    pub(super) fn vouched() -> Self {
+        Self(())
     }
 }
 
@@ -85,11 +80,6 @@ impl AdminService {
     /// Every package, the guest package included.
     pub async fn packages(&self, _by: Admin) -> Result<Vec<Package>> {
         self.deps.accounts.packages().await
-    }
-
-    /// Any account; `None` when there is none with that id.
-    pub async fn account(&self, _by: Admin, id: AccountId) -> Result<Option<Account>> {
-        self.deps.accounts.account(id).await
     }
 
     /// Makes a user account (never an administrator: that stays the operator's, on the CLI).

@@ -140,7 +140,7 @@ impl AuthService {
     async fn vouch_admin(&self, id: AccountId) -> Result<Admin> {
         match self.deps.accounts.account(id).await? {
             Some(account) if account.role == Role::Admin && account.status.signs_in() => {
-                Ok(Admin::vouched(id))
+                Ok(Admin::vouched())
             }
             _ => Err(Error::Refused(Refusal::NotAdmin)),
         }

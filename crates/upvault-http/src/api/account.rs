@@ -42,8 +42,11 @@ pub(super) async fn create(
         password: request.password,
         email: request.email,
         package: request.package_id.map(PackageId),
-        status: status(request.status.as_deref()).unwrap_or(AccountStatus::Active),
-        title: title(request.title.as_deref()),
+        status: request
+            .status
+            .as_deref()
+            .map_or(AccountStatus::Active, status),
+        title: request.title.as_deref().map(title).unwrap_or_default(),
         first_name: request.firstname.unwrap_or_default(),
         last_name: request.lastname.unwrap_or_default(),
         paid_expiry_at: expiry(request.paid_expiry_date.as_deref())?,
@@ -64,12 +67,8 @@ pub(super) async fn edit(
         password: request.password,
         email: request.email,
         package: request.package_id.map(PackageId),
-        // Sent but unknown is `active`, as on the real server.
-        status: request
-            .status
-            .as_deref()
-            .map(|raw| status(Some(raw)).unwrap_or(AccountStatus::Active)),
-        title: request.title.as_deref().map(|raw| title(Some(raw))),
+        status: request.status.as_deref().map(status),
+        title: request.title.as_deref().map(title),
         first_name: request.firstname,
         last_name: request.lastname,
         paid_expiry_at: expiry(request.paid_expiry_date.as_deref())?,
@@ -127,14 +126,15 @@ pub(super) async fn packages(
     Ok(success(None, Some(listing)))
 }
 
-fn status(raw: Option<&str>) -> Option<AccountStatus> {
-    raw.and_then(AccountStatus::parse)
+/// A sent status; an unknown one is `active`, as on the real server.
+fn status(raw: &str) -> AccountStatus {
+    AccountStatus::parse(raw).unwrap_or(AccountStatus::Active)
 }
 
-/// The real server's titles, as sent; anything else is stored empty.
-fn title(raw: Option<&str>) -> String {
+/// A sent title: one of the real server's, or else empty.
+fn title(raw: &str) -> String {
     match raw {
-        Some(title @ ("Mr" | "Ms" | "Mrs" | "Miss" | "Dr")) => title.to_owned(),
+        "Mr" | "Ms" | "Mrs" | "Miss" | "Dr" => raw.to_owned(),
         _ => String::new(),
     }
 }

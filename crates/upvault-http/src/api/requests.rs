@@ -178,7 +178,7 @@ impl FromParams for FolderEditRequest {
         // `access_password=null` clears it as `remove_access_password=1` does (the real server).
         let remove_access_password = params.get("remove_access_password") == Some("1")
             || params
-                .get_set("access_password")
+                .given("access_password")
                 .is_some_and(|p| p.eq_ignore_ascii_case("null"));
         Ok(Self {
             folder_id,
@@ -218,7 +218,7 @@ impl FromParams for FolderMoveRequest {
 /// (`None`, `undefined`) is absent.
 fn password_param(params: &Params) -> Option<String> {
     params
-        .get_set("access_password")
+        .given("access_password")
         .filter(|p| !p.eq_ignore_ascii_case("null"))
         .map(str::to_owned)
 }

@@ -26,6 +26,14 @@ use sha2::Sha256;
 /// A table row of an error test: endpoint, parameters, expected message.
 pub type ErrorCase<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
 
+/// Skips a test whose outside program is missing; under CI, where scripts/test.sh installs it,
+/// a missing one fails instead.
+pub fn skip_without(what: &str, how: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false");
+    assert!(!ci, "CI=true but {what} is missing: {how}");
+    eprintln!("SKIPPED: {what} is missing ({how})");
+}
+
 /// Lower-case hex MD5.
 pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(Md5::digest(data))
