@@ -14,13 +14,12 @@
 //! After each table, the destination's id sequence is moved past every id the source ever
 //! handed out, so no id (they appear in URLs) is handed out twice.
 
-use crate::{AnyStore, PostgresStore, SqliteStore};
+use crate::{Dialect, SqlStore};
 use anyhow::{bail, ensure, Context as _};
 use futures::stream::BoxStream;
 use futures::{StreamExt as _, TryStreamExt as _};
-use sqlx::postgres::{PgPool, PgRow};
-use sqlx::sqlite::{SqlitePool, SqliteRow};
-use sqlx::{Decode, Postgres, Row as _, Sqlite, TypeInfo as _, ValueRef as _};
+use sqlx::any::{AnyRow, AnyTypeInfoKind};
+use sqlx::{AnyPool, Row as _, TypeInfo as _, ValueRef as _};
 use std::collections::HashMap;
 
 /// What happens to a source row whose primary key the destination already holds.
@@ -163,8 +162,8 @@ impl CopyProgress for NoProgress {}
 /// The destination must be empty or hold an earlier, interrupted copy of this source (its
 /// accounts are checked against the source's). Run it while no server uses the source.
 pub async fn copy_rows(
-    source: &AnyStore,
-    destination: &AnyStore,
+    source: &SqlStore,
+    destination: &SqlStore,
     options: CopyOptions,
     progress: &mut dyn CopyProgress,
 ) -> anyhow::Result<CopyReport> {
@@ -414,69 +413,54 @@ struct Column {
 
 /// One end of the copy.
 #[derive(Clone, Copy)]
-enum Side<'a> {
-    Sqlite(&'a SqlitePool),
-    Postgres(&'a PgPool),
+struct Side<'a> {
+    pool: &'a AnyPool,
+    dialect: Dialect,
 }
 
 impl<'a> Side<'a> {
-    fn of(store: &'a AnyStore) -> Self {
-        match store {
-            AnyStore::Sqlite(store) => Side::Sqlite(SqliteStore::pool(store)),
-            AnyStore::Postgres(store) => Side::Postgres(PostgresStore::pool(store)),
+    fn of(store: &'a SqlStore) -> Self {
+        Self {
+            pool: store.pool(),
+            dialect: store.dialect(),
         }
     }
 
     /// The tables of the schema (migration bookkeeping left out).
     async fn tables(&self) -> anyhow::Result<Vec<String>> {
-        let names = match self {
-            Side::Sqlite(pool) => {
-                sqlx::query_scalar(
-                    "SELECT name FROM sqlite_master WHERE type = 'table' \
-                     AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' \
-                     ORDER BY name",
-                )
-                .fetch_all(*pool)
-                .await?
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' \
+                 AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name <> '_sqlx_migrations' \
+                 ORDER BY name"
             }
-            Side::Postgres(pool) => {
-                sqlx::query_scalar(
-                    "SELECT table_name::text FROM information_schema.tables \
-                     WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
-                     AND table_name <> '_sqlx_migrations' ORDER BY table_name",
-                )
-                .fetch_all(*pool)
-                .await?
+            Dialect::Postgres => {
+                "SELECT table_name::text FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' \
+                 AND table_name <> '_sqlx_migrations' ORDER BY table_name"
             }
         };
-        Ok(names)
+        Ok(sqlx::query_scalar(sql).fetch_all(self.pool).await?)
     }
 
     /// A table's columns in their order.
     async fn columns(&self, table: &str) -> anyhow::Result<Vec<Column>> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
+            Dialect::Postgres => {
+                "SELECT column_name::text, data_type::text FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 \
+                 ORDER BY ordinal_position"
+            }
+        };
         let raw: Vec<(String, String)> =
-            match self {
-                Side::Sqlite(pool) => {
-                    sqlx::query_as("SELECT name, type FROM pragma_table_info(?) ORDER BY cid")
-                        .bind(table)
-                        .fetch_all(*pool)
-                        .await?
-                }
-                Side::Postgres(pool) => sqlx::query_as(
-                    "SELECT column_name::text, data_type::text FROM information_schema.columns \
-                     WHERE table_schema = current_schema() AND table_name = $1 \
-                     ORDER BY ordinal_position",
-                )
-                .bind(table)
-                .fetch_all(*pool)
-                .await?,
-            };
+            sqlx::query_as(sql).bind(table).fetch_all(self.pool).await?;
         ensure!(!raw.is_empty(), "there is no table {table:?}");
         raw.into_iter()
             .map(|(name, declared)| {
-                let kind = match self {
-                    Side::Sqlite(_) => sqlite_affinity(&declared),
-                    Side::Postgres(_) => postgres_kind(&declared)
+                let kind = match self.dialect {
+                    Dialect::Sqlite => sqlite_affinity(&declared),
+                    Dialect::Postgres => postgres_kind(&declared)
                         .with_context(|| format!("{table}.{name} has the type {declared}"))?,
                 };
                 Ok(Column { name, kind })
@@ -486,72 +470,62 @@ impl<'a> Side<'a> {
 
     /// The primary key's columns, in key order.
     async fn primary_key(&self, table: &str) -> anyhow::Result<Vec<String>> {
-        let key = match self {
-            Side::Sqlite(pool) => {
-                sqlx::query_scalar("SELECT name FROM pragma_table_info(?) WHERE pk > 0 ORDER BY pk")
-                    .bind(table)
-                    .fetch_all(*pool)
-                    .await?
-            }
-            Side::Postgres(pool) => {
-                sqlx::query_scalar(
-                    "SELECT a.attname::text FROM pg_index i \
-                     JOIN pg_attribute a ON a.attrelid = i.indrelid \
-                                        AND a.attnum = ANY (i.indkey::int2[]) \
-                     WHERE i.indrelid = $1::regclass AND i.indisprimary \
-                     ORDER BY array_position(i.indkey::int2[], a.attnum)",
-                )
-                .bind(quote(table))
-                .fetch_all(*pool)
-                .await?
-            }
+        let (sql, table) = match self.dialect {
+            Dialect::Sqlite => (
+                "SELECT name FROM pragma_table_info($1) WHERE pk > 0 ORDER BY pk",
+                table.to_owned(),
+            ),
+            Dialect::Postgres => (
+                "SELECT a.attname::text FROM pg_index i \
+                 JOIN pg_attribute a ON a.attrelid = i.indrelid \
+                                    AND a.attnum = ANY (i.indkey::int2[]) \
+                 WHERE i.indrelid = $1::regclass AND i.indisprimary \
+                 ORDER BY array_position(i.indkey::int2[], a.attnum)",
+                quote(table),
+            ),
         };
-        Ok(key)
+        Ok(sqlx::query_scalar(sql)
+            .bind(table)
+            .fetch_all(self.pool)
+            .await?)
     }
 
     async fn count(&self, table: &str) -> anyhow::Result<u64> {
         let sql = format!("SELECT COUNT(*) FROM {}", quote(table));
-        let count: i64 = match self {
-            Side::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(*pool).await?,
-            Side::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(*pool).await?,
-        };
+        let count: i64 = sqlx::query_scalar(&sql).fetch_one(self.pool).await?;
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
     async fn max(&self, table: &str, column: &str) -> anyhow::Result<Option<i64>> {
         let sql = format!("SELECT MAX({}) FROM {}", quote(column), quote(table));
-        let max = match self {
-            Side::Sqlite(pool) => sqlx::query_scalar(&sql).fetch_one(*pool).await?,
-            Side::Postgres(pool) => sqlx::query_scalar(&sql).fetch_one(*pool).await?,
-        };
-        Ok(max)
+        Ok(sqlx::query_scalar(&sql).fetch_one(self.pool).await?)
     }
 
     /// The last id the table's sequence handed out, if it has one (purged rows included).
     async fn high_water(&self, table: &str, column: &str) -> anyhow::Result<Option<i64>> {
-        match self {
-            Side::Sqlite(pool) => {
-                let has_sequence: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence')",
+        match self.dialect {
+            Dialect::Sqlite => {
+                let has_sequence: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_sequence'",
                 )
-                .fetch_one(*pool)
+                .fetch_one(self.pool)
                 .await?;
-                if !has_sequence {
+                if has_sequence == 0 {
                     return Ok(None);
                 }
                 Ok(
-                    sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = ?")
+                    sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = $1")
                         .bind(table)
-                        .fetch_optional(*pool)
+                        .fetch_optional(self.pool)
                         .await?,
                 )
             }
-            Side::Postgres(pool) => Ok(sqlx::query_scalar(
+            Dialect::Postgres => Ok(sqlx::query_scalar(
                 "SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)",
             )
             .bind(quote(table))
             .bind(column)
-            .fetch_one(*pool)
+            .fetch_one(self.pool)
             .await?),
         }
     }
@@ -561,27 +535,27 @@ impl<'a> Side<'a> {
         if high < 1 {
             return Ok(());
         }
-        match self {
-            Side::Sqlite(pool) => {
+        match self.dialect {
+            Dialect::Sqlite => {
                 // Only AUTOINCREMENT tables have (and honour) a sqlite_sequence row.
                 let sql: Option<String> = sqlx::query_scalar(
-                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1",
                 )
                 .bind(table)
-                .fetch_optional(*pool)
+                .fetch_optional(self.pool)
                 .await?;
                 if !sql.is_some_and(|sql| sql.to_ascii_uppercase().contains("AUTOINCREMENT")) {
                     return Ok(());
                 }
-                let mut tx = pool.begin().await?;
-                sqlx::query("UPDATE sqlite_sequence SET seq = ?2 WHERE name = ?1 AND seq < ?2")
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("UPDATE sqlite_sequence SET seq = $2 WHERE name = $1 AND seq < $2")
                     .bind(table)
                     .bind(high)
                     .execute(&mut *tx)
                     .await?;
                 sqlx::query(
-                    "INSERT INTO sqlite_sequence (name, seq) SELECT ?1, ?2 \
-                     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = ?1)",
+                    "INSERT INTO sqlite_sequence (name, seq) SELECT $1, $2 \
+                     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = $1)",
                 )
                 .bind(table)
                 .bind(high)
@@ -589,7 +563,7 @@ impl<'a> Side<'a> {
                 .await?;
                 tx.commit().await?;
             }
-            Side::Postgres(pool) => {
+            Dialect::Postgres => {
                 sqlx::query(
                     "SELECT setval(s, GREATEST($3, COALESCE(pg_sequence_last_value(s), 0))) \
                      FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS s) seq \
@@ -598,7 +572,7 @@ impl<'a> Side<'a> {
                 .bind(quote(table))
                 .bind(column)
                 .bind(high)
-                .execute(*pool)
+                .execute(self.pool)
                 .await?;
             }
         }
@@ -610,16 +584,10 @@ impl<'a> Side<'a> {
     where
         'a: 'q,
     {
-        match *self {
-            Side::Sqlite(pool) => sqlx::query(sql)
-                .fetch(pool)
-                .map(|row| sqlite_row(&row?))
-                .boxed(),
-            Side::Postgres(pool) => sqlx::query(sql)
-                .fetch(pool)
-                .map(|row| postgres_row(&row?))
-                .boxed(),
-        }
+        sqlx::query(sql)
+            .fetch(self.pool)
+            .map(|row| values(&row?))
+            .boxed()
     }
 
     /// Inserts `rows` in one statement; how many were inserted or overwritten.
@@ -631,7 +599,6 @@ impl<'a> Side<'a> {
         key: &[String],
         rows: Vec<Vec<Value>>,
     ) -> anyhow::Result<u64> {
-        let postgres = matches!(self, Side::Postgres(_));
         let mut sql = format!(
             "INSERT INTO {} ({}) VALUES ",
             quote(table.name),
@@ -649,11 +616,7 @@ impl<'a> Side<'a> {
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                if postgres {
-                    sql.push_str(&format!("${n}"));
-                } else {
-                    sql.push('?');
-                }
+                sql.push_str(&format!("${n}"));
             }
             sql.push(')');
         }
@@ -665,17 +628,12 @@ impl<'a> Side<'a> {
             .collect();
         if table.on_existing == OnExisting::Overwrite && !updates.is_empty() {
             // Only rows that differ, so that a rerun reports (and writes) nothing.
-            let distinct = if postgres {
-                "IS DISTINCT FROM"
-            } else {
-                "IS NOT"
-            };
             let differs: Vec<String> = columns
                 .iter()
                 .filter(|c| !key.iter().any(|k| k == *c))
                 .map(|c| {
                     format!(
-                        "{}.{1} {distinct} excluded.{1}",
+                        "{}.{1} IS DISTINCT FROM excluded.{1}",
                         quote(table.name),
                         quote(c)
                     )
@@ -689,48 +647,30 @@ impl<'a> Side<'a> {
         } else {
             sql.push_str(&format!(" ON CONFLICT ({keys}) DO NOTHING"));
         }
-        let done = match *self {
-            Side::Sqlite(pool) => {
-                let mut query = sqlx::query::<Sqlite>(&sql);
-                for value in rows.into_iter().flatten() {
-                    query = match value {
-                        Value::Null => query.bind(None::<i64>),
-                        Value::Int(v) => query.bind(v),
-                        Value::Real(v) => query.bind(v),
-                        Value::Text(v) => query.bind(v),
-                        Value::Blob(v) => query.bind(v),
-                    };
-                }
-                query.execute(pool).await?.rows_affected()
+        let mut query = sqlx::query(&sql);
+        for row in rows {
+            for ((value, kind), column) in row.into_iter().zip(kinds).zip(columns) {
+                // PostgreSQL types every parameter: bind as the destination column's type.
+                query = match (kind, value) {
+                    (Kind::Int, Value::Null) => query.bind(None::<i64>),
+                    (Kind::Real, Value::Null) => query.bind(None::<f64>),
+                    (Kind::Text, Value::Null) => query.bind(None::<String>),
+                    (Kind::Blob, Value::Null) => query.bind(None::<Vec<u8>>),
+                    (Kind::Int, Value::Int(v)) => query.bind(v),
+                    (Kind::Real, Value::Real(v)) => query.bind(v),
+                    #[allow(clippy::cast_precision_loss)] // as SQLite's REAL affinity
+                    (Kind::Real, Value::Int(v)) => query.bind(v as f64),
+                    (Kind::Text, Value::Text(v)) => query.bind(v),
+                    (Kind::Blob, Value::Blob(v)) => query.bind(v),
+                    (kind, value) => bail!(
+                        "{}.{column} holds {value}, which does not fit the destination's \
+                         {kind:?} column",
+                        table.name
+                    ),
+                };
             }
-            Side::Postgres(pool) => {
-                let mut query = sqlx::query::<Postgres>(&sql);
-                for row in rows {
-                    for ((value, kind), column) in row.into_iter().zip(kinds).zip(columns) {
-                        // PostgreSQL types every parameter: bind as the column's type.
-                        query = match (kind, value) {
-                            (Kind::Int, Value::Null) => query.bind(None::<i64>),
-                            (Kind::Real, Value::Null) => query.bind(None::<f64>),
-                            (Kind::Text, Value::Null) => query.bind(None::<String>),
-                            (Kind::Blob, Value::Null) => query.bind(None::<Vec<u8>>),
-                            (Kind::Int, Value::Int(v)) => query.bind(v),
-                            (Kind::Real, Value::Real(v)) => query.bind(v),
-                            #[allow(clippy::cast_precision_loss)] // as SQLite's REAL affinity
-                            (Kind::Real, Value::Int(v)) => query.bind(v as f64),
-                            (Kind::Text, Value::Text(v)) => query.bind(v),
-                            (Kind::Blob, Value::Blob(v)) => query.bind(v),
-                            (kind, value) => bail!(
-                                "{}.{column} holds {value}, which does not fit the \
-                                 destination's {kind:?} column",
-                                table.name
-                            ),
-                        };
-                    }
-                }
-                query.execute(pool).await?.rows_affected()
-            }
-        };
-        Ok(done)
+        }
+        Ok(query.execute(self.pool).await?.rows_affected())
     }
 }
 
@@ -767,57 +707,22 @@ fn postgres_kind(data_type: &str) -> anyhow::Result<Kind> {
     })
 }
 
-/// A SQLite row's values, by each value's own storage class.
-fn sqlite_row(row: &SqliteRow) -> anyhow::Result<Vec<Value>> {
+/// A row's values, by each value's own type (on SQLite, its storage class).
+fn values(row: &AnyRow) -> anyhow::Result<Vec<Value>> {
     (0..row.len())
         .map(|i| {
             let raw = row.try_get_raw(i)?;
             if raw.is_null() {
                 return Ok(Value::Null);
             }
-            let class = raw.type_info().name().to_owned();
-            Ok(match class.as_str() {
-                "INTEGER" => Value::Int(
-                    <i64 as Decode<'_, Sqlite>>::decode(raw).map_err(|e| anyhow::anyhow!(e))?,
-                ),
-                "REAL" => Value::Real(
-                    <f64 as Decode<'_, Sqlite>>::decode(raw).map_err(|e| anyhow::anyhow!(e))?,
-                ),
-                "TEXT" => Value::Text(
-                    <String as Decode<'_, Sqlite>>::decode(raw).map_err(|e| anyhow::anyhow!(e))?,
-                ),
-                "BLOB" => Value::Blob(
-                    <Vec<u8> as Decode<'_, Sqlite>>::decode(raw).map_err(|e| anyhow::anyhow!(e))?,
-                ),
-                other => bail!("a stored value of class {other}"),
-            })
-        })
-        .collect()
-}
-
-/// A PostgreSQL row's values, by column type.
-fn postgres_row(row: &PgRow) -> anyhow::Result<Vec<Value>> {
-    fn decode<'r, T: Decode<'r, Postgres>>(
-        raw: sqlx::postgres::PgValueRef<'r>,
-    ) -> anyhow::Result<T> {
-        T::decode(raw).map_err(|e| anyhow::anyhow!(e))
-    }
-    (0..row.len())
-        .map(|i| {
-            let raw = row.try_get_raw(i)?;
-            if raw.is_null() {
-                return Ok(Value::Null);
-            }
-            let type_name = raw.type_info().name().to_owned();
-            Ok(match type_name.as_str() {
-                "INT8" => Value::Int(decode::<i64>(raw)?),
-                "INT4" => Value::Int(decode::<i32>(raw)?.into()),
-                "INT2" => Value::Int(decode::<i16>(raw)?.into()),
-                "FLOAT8" => Value::Real(decode::<f64>(raw)?),
-                "FLOAT4" => Value::Real(decode::<f32>(raw)?.into()),
-                "TEXT" | "VARCHAR" | "BPCHAR" | "NAME" => Value::Text(decode::<String>(raw)?),
-                "BYTEA" => Value::Blob(decode::<Vec<u8>>(raw)?),
-                other => bail!("a stored value of type {other}"),
+            let kind = raw.type_info().kind();
+            Ok(match kind {
+                AnyTypeInfoKind::Bool => Value::Int(row.try_get::<bool, _>(i)?.into()),
+                kind if kind.is_integer() => Value::Int(row.try_get(i)?),
+                AnyTypeInfoKind::Real | AnyTypeInfoKind::Double => Value::Real(row.try_get(i)?),
+                AnyTypeInfoKind::Text => Value::Text(row.try_get(i)?),
+                AnyTypeInfoKind::Blob => Value::Blob(row.try_get(i)?),
+                _ => bail!("a stored value of type {}", raw.type_info().name()),
             })
         })
         .collect()

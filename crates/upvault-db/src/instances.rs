@@ -1,10 +1,11 @@
 //! Which servers use a database: every serving instance writes a heartbeat row (the
 //! `instances` table) and deletes it when it stops, so that `upvault migrate` can refuse a
-//! source that a server still writes to. The same statements run on both backends.
+//! source that a server still writes to.
 
 use crate::convert::{secs, time};
 use crate::error::DbResultExt;
-use crate::{AnyStore, PostgresStore, SqliteStore};
+use crate::store::rows::{execute, Arg};
+use crate::SqlStore;
 use chrono::{DateTime, Utc};
 use upvault_core::Result;
 
@@ -43,78 +44,44 @@ fn instance((id, host, pid, started_at, seen_at): Row) -> Result<Instance> {
     })
 }
 
-/// Implements the heartbeat statements on a store with a `pool()`.
-macro_rules! heartbeats {
-    ($store:ty) => {
-        impl $store {
-            /// Records that `instance` is alive now (`instance.seen_at`), and forgets rows
-            /// of servers silent for a day.
-            pub async fn beat(&self, instance: &Instance) -> Result<()> {
-                sqlx::query(BEAT)
-                    .bind(&instance.id)
-                    .bind(&instance.host)
-                    .bind(i64::from(instance.pid))
-                    .bind(secs(instance.started_at))
-                    .bind(secs(instance.seen_at))
-                    .execute(self.pool())
-                    .await
-                    .db()?;
-                sqlx::query(FORGET)
-                    .bind(secs(instance.seen_at) - 86_400)
-                    .execute(self.pool())
-                    .await
-                    .db()?;
-                Ok(())
-            }
-
-            /// Removes the row of a server that stops.
-            pub async fn leave(&self, id: &str) -> Result<()> {
-                sqlx::query(LEAVE)
-                    .bind(id)
-                    .execute(self.pool())
-                    .await
-                    .db()?;
-                Ok(())
-            }
-
-            /// The servers seen since `since`, the latest first.
-            pub async fn seen_since(&self, since: DateTime<Utc>) -> Result<Vec<Instance>> {
-                let rows: Vec<Row> = sqlx::query_as(SEEN)
-                    .bind(secs(since))
-                    .fetch_all(self.pool())
-                    .await
-                    .db()?;
-                rows.into_iter().map(instance).collect()
-            }
-        }
-    };
-}
-
-heartbeats!(SqliteStore);
-heartbeats!(PostgresStore);
-
-impl AnyStore {
-    /// See [`SqliteStore::beat`].
+impl SqlStore {
+    /// Records that `instance` is alive now (`instance.seen_at`), and forgets rows of servers
+    /// silent for a day.
     pub async fn beat(&self, instance: &Instance) -> Result<()> {
-        match self {
-            Self::Sqlite(store) => store.beat(instance).await,
-            Self::Postgres(store) => store.beat(instance).await,
-        }
+        execute(
+            self.pool(),
+            BEAT,
+            &[
+                Arg::from(&instance.id),
+                Arg::from(&instance.host),
+                i64::from(instance.pid).into(),
+                secs(instance.started_at).into(),
+                secs(instance.seen_at).into(),
+            ],
+        )
+        .await?;
+        execute(
+            self.pool(),
+            FORGET,
+            &[(secs(instance.seen_at) - 86_400).into()],
+        )
+        .await?;
+        Ok(())
     }
 
-    /// See [`SqliteStore::leave`].
+    /// Removes the row of a server that stops.
     pub async fn leave(&self, id: &str) -> Result<()> {
-        match self {
-            Self::Sqlite(store) => store.leave(id).await,
-            Self::Postgres(store) => store.leave(id).await,
-        }
+        execute(self.pool(), LEAVE, &[id.into()]).await?;
+        Ok(())
     }
 
-    /// See [`SqliteStore::seen_since`].
+    /// The servers seen since `since`, the latest first.
     pub async fn seen_since(&self, since: DateTime<Utc>) -> Result<Vec<Instance>> {
-        match self {
-            Self::Sqlite(store) => store.seen_since(since).await,
-            Self::Postgres(store) => store.seen_since(since).await,
-        }
+        let rows: Vec<Row> = sqlx::query_as(SEEN)
+            .bind(secs(since))
+            .fetch_all(self.pool())
+            .await
+            .db()?;
+        rows.into_iter().map(instance).collect()
     }
 }

@@ -1,10 +1,10 @@
 //! upvault's SQL storage: the repository ports of `upvault-core` on a database.
 //!
-//! [`SqliteStore`] implements every repository trait of [`upvault_core::ports`] (accounts,
-//! tokens, files, folders, the URL-import queue and transfer slots) on one SQLite file;
-//! [`PostgresStore`] implements the same traits with the same semantics on PostgreSQL, for
-//! several stateless instances sharing one database. Each backend has its own module and its own
-//! `migrations/<backend>/`, numbered alike and with the same tables and columns.
+//! [`SqlStore`] implements every repository trait of [`upvault_core::ports`] (accounts,
+//! tokens, files, folders, the URL-import queue and transfer slots) once, on a SQLite file or on
+//! PostgreSQL (several stateless instances sharing one database); what differs between the two
+//! is its [`Dialect`]'s. Each backend has its own `migrations/<backend>/`, numbered alike and
+//! with the same tables and columns.
 //! This crate holds no business rules: limits arrive as parameters, and what must be atomic is
 //! one method in one write transaction. It never touches blob bytes itself; storage actions are
 //! handed in by the services and run inside the transaction that changes the rows.
@@ -12,65 +12,12 @@
 pub mod copy;
 mod error;
 pub mod instances;
-mod postgres;
 mod rate;
 mod sqlite;
+mod store;
 
-pub use postgres::PostgresStore;
-pub use sqlite::{DayDownloads, SqliteStore};
-
-use anyhow::Context as _;
-
-/// Either backend, chosen by the database URL.
-#[derive(Debug, Clone)]
-pub enum AnyStore {
-    /// `sqlite:…`.
-    Sqlite(SqliteStore),
-    /// `postgres://…` or `postgresql://…`.
-    Postgres(PostgresStore),
-}
-
-impl AnyStore {
-    /// Whether `url` names a PostgreSQL database.
-    pub fn is_postgres_url(url: &str) -> bool {
-        url.starts_with("postgres://") || url.starts_with("postgresql://")
-    }
-
-    /// Opens the database of `url` (creating a missing SQLite file), running migrations.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        if Self::is_postgres_url(url) {
-            let store = PostgresStore::connect(url)
-                .await
-                .context("cannot open the PostgreSQL database")?;
-            Ok(Self::Postgres(store))
-        } else {
-            let store = SqliteStore::connect(url)
-                .await
-                .context("cannot open the SQLite database")?;
-            Ok(Self::Sqlite(store))
-        }
-    }
-
-    /// Like [`AnyStore::connect`], but a SQLite file must exist already (a migration's source).
-    pub async fn connect_existing(url: &str) -> anyhow::Result<Self> {
-        if Self::is_postgres_url(url) {
-            Self::connect(url).await
-        } else {
-            let store = SqliteStore::connect_existing(url)
-                .await
-                .context("cannot open the SQLite database")?;
-            Ok(Self::Sqlite(store))
-        }
-    }
-
-    /// Closes every connection.
-    pub async fn close(&self) {
-        match self {
-            Self::Sqlite(store) => store.close().await,
-            Self::Postgres(store) => store.close().await,
-        }
-    }
-}
+pub use store::{Dialect, SqlStore};
+pub use upvault_core::model::DayDownloads;
 
 /// Conversions between the domain's types and stored values, the same on every backend (both
 /// store times as unix seconds and sizes as signed 64-bit integers).

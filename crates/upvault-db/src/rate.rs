@@ -9,7 +9,7 @@
 
 use crate::convert::secs;
 use crate::error::DbResultExt;
-use crate::{PostgresStore, SqliteStore};
+use crate::SqlStore;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use upvault_core::ports::{RateLimit, RateLimiter};
@@ -19,7 +19,6 @@ use upvault_core::{Error, Result};
 const WINDOW_SECS: i64 = 60;
 
 /// Bumps the current window of `$1` (starting at `$2`) and reads the previous one (`$3`).
-/// The same text runs on both backends (SQLite numbers `$n` parameters by first appearance).
 const BUMP: &str = "INSERT INTO rate_windows (key, window_start, hits) VALUES ($1, $2, 1) \
      ON CONFLICT (key, window_start) DO UPDATE SET hits = rate_windows.hits + 1 \
      RETURNING hits, COALESCE((SELECT p.hits FROM rate_windows p \
@@ -61,7 +60,7 @@ fn decide(previous: i64, current: i64, elapsed: i64, limit: RateLimit) -> Result
 }
 
 #[async_trait]
-impl RateLimiter for SqliteStore {
+impl RateLimiter for SqlStore {
     async fn check(&self, key: &str, limit: RateLimit, now: DateTime<Utc>) -> Result<()> {
         let (start, elapsed) = window(now);
         let (current, previous): (i64, i64) = sqlx::query_as(BUMP)
@@ -76,41 +75,14 @@ impl RateLimiter for SqliteStore {
 
     async fn purge_rate_counters(&self, now: DateTime<Utc>) -> Result<u64> {
         let (start, _) = window(now);
-        let done = sqlx::query("DELETE FROM rate_windows WHERE window_start < $1")
+        let sql = self
+            .dialect()
+            .purge("rate_windows", "key, window_start", "window_start < $1");
+        let done = sqlx::query(&sql)
             .bind(start - WINDOW_SECS)
             .execute(self.pool())
             .await
             .db()?;
-        Ok(done.rows_affected())
-    }
-}
-
-#[async_trait]
-impl RateLimiter for PostgresStore {
-    async fn check(&self, key: &str, limit: RateLimit, now: DateTime<Utc>) -> Result<()> {
-        let (start, elapsed) = window(now);
-        let (current, previous): (i64, i64) = sqlx::query_as(BUMP)
-            .bind(key)
-            .bind(start)
-            .bind(start - WINDOW_SECS)
-            .fetch_one(self.pool())
-            .await
-            .db()?;
-        decide(previous, current, elapsed, limit)
-    }
-
-    async fn purge_rate_counters(&self, now: DateTime<Utc>) -> Result<u64> {
-        let (start, _) = window(now);
-        // Every instance runs this: skip rows another purge (or a late request) holds.
-        let done = sqlx::query(
-            "DELETE FROM rate_windows WHERE (key, window_start) IN ( \
-                 SELECT key, window_start FROM rate_windows WHERE window_start < $1 \
-                 FOR UPDATE SKIP LOCKED)",
-        )
-        .bind(start - WINDOW_SECS)
-        .execute(self.pool())
-        .await
-        .db()?;
         Ok(done.rows_affected())
     }
 }

@@ -30,39 +30,28 @@ pub trait Database:
     async fn leave(&self, id: &str) -> upvault_core::Result<()>;
 }
 
-/// [`Database`] for a store type, by its inherent methods.
-macro_rules! database {
-    ($store:ty) => {
-        #[async_trait]
-        impl Database for $store {
-            async fn close(&self) {
-                <$store>::close(self).await;
-            }
-            async fn beat(&self, instance: &Instance) -> upvault_core::Result<()> {
-                <$store>::beat(self, instance).await
-            }
-            async fn leave(&self, id: &str) -> upvault_core::Result<()> {
-                <$store>::leave(self, id).await
-            }
-        }
-    };
+#[async_trait]
+impl Database for upvault_db::SqlStore {
+    async fn close(&self) {
+        upvault_db::SqlStore::close(self).await;
+    }
+    async fn beat(&self, instance: &Instance) -> upvault_core::Result<()> {
+        upvault_db::SqlStore::beat(self, instance).await
+    }
+    async fn leave(&self, id: &str) -> upvault_core::Result<()> {
+        upvault_db::SqlStore::leave(self, id).await
+    }
 }
-
-database!(upvault_db::SqliteStore);
-database!(upvault_db::PostgresStore);
 
 /// Opens the database of `database_url` (default: SQLite in `data_dir`), running migrations.
 pub async fn open_database(config: &Config) -> anyhow::Result<Arc<dyn Database>> {
-    Ok(match open_store(config).await? {
-        upvault_db::AnyStore::Sqlite(store) => Arc::new(store),
-        upvault_db::AnyStore::Postgres(store) => Arc::new(store),
-    })
+    Ok(Arc::new(open_store(config).await?))
 }
 
-/// The database of `database_url` as its concrete backend (the row copier of `migrate` needs
-/// it), running migrations.
-pub async fn open_store(config: &Config) -> anyhow::Result<upvault_db::AnyStore> {
-    upvault_db::AnyStore::connect(&config.database_url()).await
+/// The database of `database_url` as the store itself (the row copier of `migrate` needs it),
+/// running migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<upvault_db::SqlStore> {
+    upvault_db::SqlStore::connect(&config.database_url()).await
 }
 
 /// Opens the blob store of `[storage]`.

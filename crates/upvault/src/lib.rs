@@ -54,7 +54,9 @@ impl App {
         let shared_counters = match config.rate_limit.store.as_str() {
             "database" => true,
             "memory" => false,
-            _ => upvault_db::AnyStore::is_postgres_url(&config.database_url()),
+            _ => {
+                upvault_db::Dialect::of_url(&config.database_url()) == upvault_db::Dialect::Postgres
+            }
         };
         let limiter: Arc<dyn RateLimiter> = if shared_counters {
             store.clone()

@@ -21,7 +21,7 @@ use upvault_core::ids::{AccountId, BlobKey, FolderId, PackageId};
 use upvault_core::model::*;
 use upvault_core::ports::*;
 use upvault_core::Error;
-use upvault_db::{PostgresStore, SqliteStore};
+use upvault_db::SqlStore;
 
 /// The environment variable naming the PostgreSQL database the tests may use.
 const DATABASE_URL_VAR: &str = "UPVAULT_TEST_DATABASE_URL";
@@ -60,12 +60,12 @@ pub(crate) struct Db {
 
 enum Backend {
     Sqlite {
-        store: SqliteStore,
+        store: SqlStore,
         url: String,
         _dir: TempDir,
     },
     Postgres {
-        store: PostgresStore,
+        store: SqlStore,
         /// The test database with `search_path` set to this test's schema.
         url: String,
         /// Direct access to the schema, for what no port exposes.
@@ -81,7 +81,7 @@ impl Db {
         let dir = TempDir::new().unwrap();
         // A sub-directory that does not exist yet: `connect` creates it.
         let url = format!("sqlite://{}/data/upvault.db", dir.path().display());
-        let store = SqliteStore::connect(&url).await.unwrap();
+        let store = SqlStore::connect(&url).await.unwrap();
         Db {
             store: Arc::new(store.clone()),
             backend: Backend::Sqlite {
@@ -108,7 +108,7 @@ impl Db {
             .unwrap();
         let separator = if base.contains('?') { '&' } else { '?' };
         let url = format!("{base}{separator}options[search_path]={schema}");
-        let store = PostgresStore::connect(&url).await.unwrap();
+        let store = SqlStore::connect(&url).await.unwrap();
         let raw = PgPoolOptions::new()
             .max_connections(2)
             .connect(&url)
@@ -129,8 +129,8 @@ impl Db {
     /// Another instance on the same database: its own pool, as a second server process has.
     pub(crate) async fn instance(&self) -> Arc<dyn Store> {
         match &self.backend {
-            Backend::Sqlite { url, .. } => Arc::new(SqliteStore::connect(url).await.unwrap()),
-            Backend::Postgres { url, .. } => Arc::new(PostgresStore::connect(url).await.unwrap()),
+            Backend::Sqlite { url, .. } => Arc::new(SqlStore::connect(url).await.unwrap()),
+            Backend::Postgres { url, .. } => Arc::new(SqlStore::connect(url).await.unwrap()),
         }
     }
 

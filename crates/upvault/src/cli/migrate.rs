@@ -186,7 +186,7 @@ pub async fn migrate(
         redact(&destination.database_url())
     );
 
-    let from = upvault_db::AnyStore::connect_existing(&source.database_url())
+    let from = upvault_db::SqlStore::connect_existing(&source.database_url())
         .await
         .context("cannot open the source database")?;
     let live = refuse_live_source(&from, options.force).await;
@@ -262,7 +262,7 @@ pub async fn migrate(
 
 /// Refuses a source that a server still uses, unless forced: a copy taken while it writes can
 /// miss what it writes meanwhile.
-async fn refuse_live_source(source: &upvault_db::AnyStore, force: bool) -> anyhow::Result<()> {
+async fn refuse_live_source(source: &upvault_db::SqlStore, force: bool) -> anyhow::Result<()> {
     let now = chrono::Utc::now();
     let since = now - chrono::Duration::from_std(LIVE_WITHIN).unwrap_or_default();
     let live = source

@@ -4,7 +4,8 @@
 //! are promoted into the store and removed from it only inside the transaction that takes the
 //! first reference or forgets the row, so rows and bytes cannot disagree after a commit.
 //!
-//! Across instances, the blob row's lock orders an upload and a collection of the same key:
+//! Across PostgreSQL instances, the blob row's lock orders an upload and a collection of the
+//! same key (on SQLite the write lock orders them):
 //!
 //! - collection first: its `DELETE … WHERE ref_count <= 0` holds the row while the bytes are
 //!   removed; the upload's `INSERT … ON CONFLICT (key) DO UPDATE` waits on that row, and once the
@@ -12,13 +13,13 @@
 //! - upload first: its upsert holds the row (count >= 1) until it commits; the collection's
 //!   `DELETE` waits, re-reads the committed count and deletes nothing, so `remove` never runs.
 
-use super::{serialise, PostgresStore, Serial};
+use super::rows::{execute, Arg, Columns, FromColumns};
+use super::{Dialect, Serial, SqlStore};
 use crate::convert::{corrupt, day, day_key, int, opt_time, secs, time, uint};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::PgArguments;
-use sqlx::{PgConnection, PgExecutor, PgPool, Postgres};
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use upvault_core::error::{Entity, Limit};
 use upvault_core::ids::{AccountId, BlobKey, FileId, FolderId};
 use upvault_core::model::{DayDownloads, File, NewFile, Status, UploadSource};
@@ -28,11 +29,24 @@ use upvault_core::{secret, Error, Result};
 /// Fresh short URLs tried before giving up (62^8 codes: a second try is already rare).
 const SHORT_URL_ATTEMPTS: usize = 5;
 
-const FILE_COLUMNS: &str = "id, account_id, folder_id, short_url, filename, mime_type, \
-     extension, size_bytes, blob_key, md5, delete_hash, unique_hash, status, downloads, keywords, \
-     uploaded_at, updated_at, trashed_at, upload_source, uploaded_ip, last_accessed_at";
+/// The `files` columns in [`FileRow`] order (a macro, so that whole statements are literals).
+macro_rules! file_columns {
+    () => {
+        "id, account_id, folder_id, short_url, filename, mime_type, extension, size_bytes, \
+         blob_key, md5, delete_hash, unique_hash, status, downloads, keywords, uploaded_at, \
+         updated_at, trashed_at, upload_source, uploaded_ip, last_accessed_at"
+    };
+}
 
-#[derive(sqlx::FromRow)]
+/// `SELECT <every column> FROM files WHERE <filter>`, as a literal.
+macro_rules! select_files {
+    ($filter:literal) => {
+        concat!("SELECT ", file_columns!(), " FROM files WHERE ", $filter)
+    };
+}
+
+/// One `files` row; also read from a JSON array of its columns (SQLite's listings).
+#[derive(serde::Deserialize)]
 struct FileRow {
     id: i64,
     account_id: i64,
@@ -55,6 +69,35 @@ struct FileRow {
     upload_source: String,
     uploaded_ip: String,
     last_accessed_at: Option<i64>,
+}
+
+impl FromColumns for File {
+    fn decode(row: &impl Columns) -> Result<Self> {
+        FileRow {
+            id: row.get(0)?,
+            account_id: row.get(1)?,
+            folder_id: row.get(2)?,
+            short_url: row.get(3)?,
+            filename: row.get(4)?,
+            mime_type: row.get(5)?,
+            extension: row.get(6)?,
+            size_bytes: row.get(7)?,
+            blob_key: row.get(8)?,
+            md5: row.get(9)?,
+            delete_hash: row.get(10)?,
+            unique_hash: row.get(11)?,
+            status: row.get(12)?,
+            downloads: row.get(13)?,
+            keywords: row.get(14)?,
+            uploaded_at: row.get(15)?,
+            updated_at: row.get(16)?,
+            trashed_at: row.get(17)?,
+            upload_source: row.get(18)?,
+            uploaded_ip: row.get(19)?,
+            last_accessed_at: row.get(20)?,
+        }
+        .try_into()
+    }
 }
 
 impl TryFrom<FileRow> for File {
@@ -91,9 +134,12 @@ impl TryFrom<FileRow> for File {
 }
 
 /// Bytes of the account's active files (`SUM` of BIGINT is NUMERIC in PostgreSQL: cast back).
-pub(super) async fn active_bytes(db: impl PgExecutor<'_>, account: AccountId) -> Result<u64> {
+pub(super) async fn active_bytes(
+    db: impl Executor<'_, Database = Any>,
+    account: AccountId,
+) -> Result<u64> {
     let used: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(size_bytes), 0)::BIGINT FROM files \
+        "SELECT CAST(COALESCE(SUM(size_bytes), 0) AS BIGINT) FROM files \
          WHERE account_id = $1 AND status = 'active'",
     )
     .bind(account.0)
@@ -103,38 +149,42 @@ pub(super) async fn active_bytes(db: impl PgExecutor<'_>, account: AccountId) ->
     Ok(uint(used))
 }
 
-/// Refuses `adding` more bytes when they would take the account past `limit`.
-///
-/// Under the account's [`Serial::Storage`] lock, so the sum includes every upload or copy that
-/// passed this check before: two instances cannot both fit into the last free bytes. Without a
-/// limit there is nothing to check and no lock to take.
-async fn check_storage(
-    conn: &mut PgConnection,
-    account: AccountId,
-    adding: u64,
-    limit: Option<u64>,
-) -> Result<()> {
-    let Some(limit) = limit else { return Ok(()) };
-    serialise(&mut *conn, Serial::Storage(account)).await?;
-    let used = active_bytes(&mut *conn, account).await?;
-    if used.saturating_add(adding) > limit {
-        return Err(Error::LimitExceeded(Limit::Storage(limit)));
+impl SqlStore {
+    /// Refuses `adding` more bytes when they would take the account past `limit`.
+    ///
+    /// Under the account's [`Serial::Storage`] lock, so the sum includes every upload or copy
+    /// that passed this check before: two instances cannot both fit into the last free bytes.
+    /// Without a limit there is nothing to check and no lock to take.
+    async fn check_storage(
+        &self,
+        conn: &mut AnyConnection,
+        account: AccountId,
+        adding: u64,
+        limit: Option<u64>,
+    ) -> Result<()> {
+        let Some(limit) = limit else { return Ok(()) };
+        self.serialise(&mut *conn, Serial::Storage(account)).await?;
+        let used = active_bytes(&mut *conn, account).await?;
+        if used.saturating_add(adding) > limit {
+            return Err(Error::LimitExceeded(Limit::Storage(limit)));
+        }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Inserts a file record under a fresh short URL, retrying on the (rare) collision. A collision
 /// with an uncommitted insert waits for it and then counts as a collision only if it committed.
-async fn insert_file(conn: &mut PgConnection, new: &NewFile) -> Result<File> {
-    let sql = format!(
+async fn insert_file(conn: &mut AnyConnection, new: &NewFile) -> Result<File> {
+    let sql = concat!(
         "INSERT INTO files (account_id, folder_id, short_url, filename, mime_type, extension, \
          size_bytes, blob_key, md5, delete_hash, unique_hash, keywords, uploaded_at, \
          upload_source, uploaded_ip) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
-         ON CONFLICT (short_url) DO NOTHING RETURNING {FILE_COLUMNS}"
+         ON CONFLICT (short_url) DO NOTHING RETURNING ",
+        file_columns!()
     );
     for _ in 0..SHORT_URL_ATTEMPTS {
-        let row: Option<FileRow> = sqlx::query_as(&sql)
+        let row = sqlx::query(sql)
             .bind(new.account_id.0)
             .bind(new.folder_id.map(|id| id.0))
             .bind(secret::new_short_url())
@@ -154,7 +204,7 @@ async fn insert_file(conn: &mut PgConnection, new: &NewFile) -> Result<File> {
             .await
             .db()?;
         if let Some(row) = row {
-            return row.try_into();
+            return File::decode(&row);
         }
     }
     Err(Error::internal(anyhow::anyhow!(
@@ -163,7 +213,7 @@ async fn insert_file(conn: &mut PgConnection, new: &NewFile) -> Result<File> {
 }
 
 /// Downloads of `file` by day, oldest first.
-pub(super) async fn download_stats(pool: &PgPool, file: FileId) -> Result<Vec<DayDownloads>> {
+pub(super) async fn download_stats(pool: &AnyPool, file: FileId) -> Result<Vec<DayDownloads>> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT day, downloads FROM download_stats WHERE file_id = $1 ORDER BY day")
             .bind(file.0)
@@ -180,24 +230,32 @@ pub(super) async fn download_stats(pool: &PgPool, file: FileId) -> Result<Vec<Da
         .collect()
 }
 
-type FileQuery<'q> = sqlx::query::QueryAs<'q, Postgres, FileRow, PgArguments>;
-
-/// `SELECT <every column> FROM files WHERE {filter}`.
-fn select_files(filter: &str) -> String {
-    format!("SELECT {FILE_COLUMNS} FROM files WHERE {filter}")
+/// The statements of a folder's listing: plain, and packed into one JSON array of rows for
+/// SQLite (see [`FileRepo::files_in_folder`]).
+macro_rules! listing {
+    ($filter:literal) => {
+        (
+            select_files!($filter),
+            concat!(
+                "SELECT json_group_array(json_array(",
+                file_columns!(),
+                ")) FROM (",
+                select_files!($filter),
+                ")"
+            ),
+        )
+    };
 }
 
-async fn fetch_file(pool: &PgPool, query: FileQuery<'_>) -> Result<Option<File>> {
-    query
-        .fetch_optional(pool)
-        .await
-        .db()?
-        .map(File::try_from)
-        .transpose()
-}
+// Two spellings rather than `IS NOT DISTINCT FROM` (or SQLite's `IS`), which no index of
+// PostgreSQL serves.
+const LISTING_IN_FOLDER: (&str, &str) =
+    listing!("account_id = $1 AND folder_id = $2 AND status = 'active' ORDER BY filename, id");
+const LISTING_IN_ROOT: (&str, &str) =
+    listing!("account_id = $1 AND folder_id IS NULL AND status = 'active' ORDER BY filename, id");
 
 #[async_trait]
-impl FileRepo for PostgresStore {
+impl FileRepo for SqlStore {
     async fn commit_upload(
         &self,
         new: NewFile,
@@ -205,7 +263,8 @@ impl FileRepo for PostgresStore {
         promote: StorageAction,
     ) -> Result<File> {
         let mut tx = self.begin().await?;
-        check_storage(&mut tx, new.account_id, new.size_bytes, storage_limit).await?;
+        self.check_storage(&mut tx, new.account_id, new.size_bytes, storage_limit)
+            .await?;
         // The first reference to a key (a new row, or a row left at 0 awaiting collection)
         // promotes the bytes; re-promoting identical content over a 0-ref blob is harmless and
         // heals a collection that removed the bytes but crashed before its commit. The upsert
@@ -233,18 +292,18 @@ impl FileRepo for PostgresStore {
     }
 
     async fn file(&self, account: AccountId, id: FileId) -> Result<Option<File>> {
-        let sql = select_files("id = $1 AND account_id = $2 AND status = 'active'");
-        fetch_file(&self.pool, sqlx::query_as(&sql).bind(id.0).bind(account.0)).await
+        let sql = select_files!("id = $1 AND account_id = $2 AND status = 'active'");
+        self.read_one(sql, &[id.0.into(), account.0.into()]).await
     }
 
     async fn file_by_id(&self, id: FileId) -> Result<Option<File>> {
-        let sql = select_files("id = $1");
-        fetch_file(&self.pool, sqlx::query_as(&sql).bind(id.0)).await
+        self.read_one(select_files!("id = $1"), &[id.0.into()])
+            .await
     }
 
     async fn file_by_short_url(&self, short_url: &str) -> Result<Option<File>> {
-        let sql = select_files("short_url = $1");
-        fetch_file(&self.pool, sqlx::query_as(&sql).bind(short_url)).await
+        self.read_one(select_files!("short_url = $1"), &[short_url.into()])
+            .await
     }
 
     async fn files_in_folder(
@@ -252,59 +311,66 @@ impl FileRepo for PostgresStore {
         account: AccountId,
         folder: Option<FolderId>,
     ) -> Result<Vec<File>> {
-        // Two spellings rather than `IS NOT DISTINCT FROM`, which no index serves.
-        let in_folder = match folder {
-            Some(_) => "folder_id = $2",
-            None => "folder_id IS NULL",
+        let (plain, packed) = match folder {
+            Some(_) => LISTING_IN_FOLDER,
+            None => LISTING_IN_ROOT,
         };
-        let sql = select_files(&format!(
-            "account_id = $1 AND {in_folder} AND status = 'active' ORDER BY filename, id"
-        ));
-        let query = sqlx::query_as::<_, FileRow>(&sql).bind(account.0);
-        let query = match folder {
-            Some(id) => query.bind(id.0),
-            None => query,
+        let query = |sql| {
+            let query = sqlx::query(sql).bind(account.0);
+            match folder {
+                Some(id) => query.bind(id.0),
+                None => query,
+            }
         };
-        query
-            .fetch_all(&self.pool)
-            .await
-            .db()?
+        if self.dialect == Dialect::Postgres {
+            let rows = query(plain).fetch_all(self.pool()).await.db()?;
+            return super::rows::decode_all(rows);
+        }
+        // Row by row, every row is a hand-off from SQLite's worker thread to the runtime (most
+        // of the time of a 10 000-file listing); SQLite packs them into one JSON array instead.
+        let row = query(packed).fetch_one(self.pool()).await.db()?;
+        let packed: String = row.get(0)?;
+        let rows: Vec<FileRow> =
+            serde_json::from_str(&packed).map_err(|err| corrupt("file listing", &err))?;
+        let mut files = rows
             .into_iter()
             .map(File::try_from)
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        // The aggregate keeps the subquery's order in practice; SQL does not promise it. BINARY
+        // collation is byte order, as `str`'s, so this is a no-op pass over sorted input.
+        files.sort_by(|a, b| a.filename.cmp(&b.filename).then(a.id.0.cmp(&b.id.0)));
+        Ok(files)
     }
 
     async fn update_file(&self, file: &File) -> Result<()> {
-        sqlx::query(
+        execute(
+            self.pool(),
             "UPDATE files SET filename = $1, mime_type = $2, extension = $3, folder_id = $4, \
              keywords = $5, updated_at = $6 WHERE id = $7 AND account_id = $8",
+            &[
+                Arg::from(&file.filename),
+                Arg::from(&file.mime_type),
+                Arg::from(&file.extension),
+                file.folder_id.map(|id| id.0).into(),
+                Arg::from(&file.keywords),
+                file.updated_at.map(secs).into(),
+                file.id.0.into(),
+                file.account_id.0.into(),
+            ],
         )
-        .bind(&file.filename)
-        .bind(&file.mime_type)
-        .bind(&file.extension)
-        .bind(file.folder_id.map(|id| id.0))
-        .bind(&file.keywords)
-        .bind(file.updated_at.map(secs))
-        .bind(file.id.0)
-        .bind(file.account_id.0)
-        .execute(&self.pool)
-        .await
-        .db()?;
+        .await?;
         Ok(())
     }
 
     async fn trash_file(&self, account: AccountId, id: FileId, at: DateTime<Utc>) -> Result<bool> {
-        let done = sqlx::query(
+        let done = execute(
+            self.pool(),
             "UPDATE files SET status = 'trash', trashed_at = $1 \
              WHERE id = $2 AND account_id = $3 AND status = 'active'",
+            &[secs(at).into(), id.0.into(), account.0.into()],
         )
-        .bind(secs(at))
-        .bind(id.0)
-        .bind(account.0)
-        .execute(&self.pool)
-        .await
-        .db()?;
-        Ok(done.rows_affected() > 0)
+        .await?;
+        Ok(done > 0)
     }
 
     async fn copy_file(
@@ -317,21 +383,20 @@ impl FileRepo for PostgresStore {
         storage_limit: Option<u64>,
     ) -> Result<File> {
         let mut tx = self.begin().await?;
-        check_storage(&mut tx, source.account_id, source.size_bytes, storage_limit).await?;
+        self.check_storage(&mut tx, source.account_id, source.size_bytes, storage_limit)
+            .await?;
         // Waits for a collection of the key in progress, then finds no row if it committed.
         // Only while the source is active and its blob referenced: a row at 0 awaits collection
         // (its bytes may be gone already), and a trashed source is no longer the caller's to copy.
-        let done = sqlx::query(
+        let done = execute(
+            &mut *tx,
             "UPDATE blobs SET ref_count = ref_count + 1 WHERE key = $1 AND ref_count > 0 \
              AND EXISTS (SELECT 1 FROM files WHERE id = $2 AND blob_key = blobs.key \
                          AND status = 'active')",
+            &[source.blob_key.as_str().into(), source.id.0.into()],
         )
-        .bind(source.blob_key.as_str())
-        .bind(source.id.0)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
+        .await?;
+        if done == 0 {
             // The source was trashed or purged (and its blob collected) meanwhile.
             return Err(Error::NotFound(Entity::File));
         }
@@ -358,26 +423,22 @@ impl FileRepo for PostgresStore {
 
     async fn record_download(&self, id: FileId, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin().await?;
-        let done = sqlx::query(
+        let done = execute(
+            &mut *tx,
             "UPDATE files SET downloads = downloads + 1, last_accessed_at = $1 WHERE id = $2",
+            &[secs(at).into(), id.0.into()],
         )
-        .bind(secs(at))
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
+        .await?;
+        if done == 0 {
             return Err(Error::NotFound(Entity::File));
         }
-        sqlx::query(
+        execute(
+            &mut *tx,
             "INSERT INTO download_stats (file_id, day, downloads) VALUES ($1, $2, 1) \
              ON CONFLICT (file_id, day) DO UPDATE SET downloads = download_stats.downloads + 1",
+            &[id.0.into(), Arg::from(&day_key(at))],
         )
-        .bind(id.0)
-        .bind(day_key(at))
-        .execute(&mut *tx)
-        .await
-        .db()?;
+        .await?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -385,12 +446,19 @@ impl FileRepo for PostgresStore {
     async fn purge_trash(&self, before: DateTime<Utc>) -> Result<u64> {
         let before = secs(before);
         let mut tx = self.begin().await?;
-        let files = delete_files(&mut tx, "status = 'trash' AND trashed_at < $1", before).await?;
-        sqlx::query("DELETE FROM folders WHERE status = 'trash' AND trashed_at < $1")
-            .bind(before)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        let files = delete_files(
+            self.dialect,
+            &mut tx,
+            "status = 'trash' AND trashed_at < $1",
+            before,
+        )
+        .await?;
+        execute(
+            &mut *tx,
+            "DELETE FROM folders WHERE status = 'trash' AND trashed_at < $1",
+            &[before.into()],
+        )
+        .await?;
         tx.commit().await.db()?;
         Ok(files)
     }
@@ -399,7 +467,7 @@ impl FileRepo for PostgresStore {
         let keys: Vec<String> =
             sqlx::query_scalar("SELECT key FROM blobs WHERE ref_count <= 0 ORDER BY key LIMIT $1")
                 .bind(i64::from(limit))
-                .fetch_all(&self.pool)
+                .fetch_all(self.pool())
                 .await
                 .db()?;
         keys.into_iter()
@@ -414,12 +482,13 @@ impl FileRepo for PostgresStore {
     ) -> Result<bool> {
         let mut tx = self.begin().await?;
         // Waits for an upload holding the row; re-reads its committed count before deleting.
-        let done = sqlx::query("DELETE FROM blobs WHERE key = $1 AND ref_count <= 0")
-            .bind(key.as_str())
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if done.rows_affected() == 0 {
+        let done = execute(
+            &mut *tx,
+            "DELETE FROM blobs WHERE key = $1 AND ref_count <= 0",
+            &[key.as_str().into()],
+        )
+        .await?;
+        if done == 0 {
             return Ok(false);
         }
         // Holding the row: an upload of the same content waits, then stores it anew.
@@ -429,12 +498,12 @@ impl FileRepo for PostgresStore {
     }
 
     async fn blob_is_known(&self, key: &BlobKey) -> Result<bool> {
-        let known: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM blobs WHERE key = $1)")
+        let known: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM blobs WHERE key = $1")
             .bind(key.as_str())
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()?;
-        Ok(known)
+        Ok(known > 0)
     }
 
     async fn remove_blob_if_unknown(&self, key: &BlobKey, remove: StorageAction) -> Result<bool> {
@@ -442,23 +511,23 @@ impl FileRepo for PostgresStore {
         // A placeholder row holds the key: an upload that inserted it in a transaction not yet
         // committed makes this wait (and then conflict: the key is known); an upload that comes
         // later waits on the placeholder, which is gone when it proceeds, and promotes anew.
-        let held = sqlx::query(
+        let held = execute(
+            &mut *tx,
             "INSERT INTO blobs (key, size_bytes, ref_count, created_at) VALUES ($1, 0, 0, 0) \
              ON CONFLICT (key) DO NOTHING",
+            &[key.as_str().into()],
         )
-        .bind(key.as_str())
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if held.rows_affected() == 0 {
+        .await?;
+        if held == 0 {
             return Ok(false);
         }
         remove.await?;
-        sqlx::query("DELETE FROM blobs WHERE key = $1")
-            .bind(key.as_str())
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        execute(
+            &mut *tx,
+            "DELETE FROM blobs WHERE key = $1",
+            &[key.as_str().into()],
+        )
+        .await?;
         tx.commit().await.db()?;
         Ok(true)
     }
@@ -467,12 +536,36 @@ impl FileRepo for PostgresStore {
 /// Deletes the file records matching `condition` (SQL over `files` with `$1` bound to
 /// `value`) and drops the blob references they held, inside the caller's transaction; how
 /// many went.
-///
-/// Deletes first and counts what *this* statement deleted: a second instance doing the same
-/// at the same time waits on these rows, finds them gone and counts nothing for them, so no
-/// reference is dropped twice (counting files and then deleting them would let both
-/// instances count the same rows).
-async fn delete_files(tx: &mut PgConnection, condition: &str, value: i64) -> Result<u64> {
+async fn delete_files(
+    dialect: Dialect,
+    tx: &mut AnyConnection,
+    condition: &str,
+    value: i64,
+) -> Result<u64> {
+    if dialect == Dialect::Sqlite {
+        // Under the write lock, counting and then deleting is one step.
+        execute(
+            &mut *tx,
+            &format!(
+                "UPDATE blobs SET ref_count = ref_count - ( \
+                 SELECT COUNT(*) FROM files WHERE files.blob_key = blobs.key AND {condition}) \
+             WHERE key IN (SELECT blob_key FROM files WHERE {condition})"
+            ),
+            &[value.into()],
+        )
+        .await?;
+        let gone = execute(
+            &mut *tx,
+            &format!("DELETE FROM files WHERE {condition}"),
+            &[value.into()],
+        )
+        .await?;
+        return Ok(gone);
+    }
+    // Deletes first and counts what *this* statement deleted: a second instance doing the same
+    // at the same time waits on these rows, finds them gone and counts nothing for them, so no
+    // reference is dropped twice (counting files and then deleting them would let both
+    // instances count the same rows).
     let gone: Vec<(String, i64)> = sqlx::query_as(&format!(
         "WITH gone AS (DELETE FROM files WHERE {condition} RETURNING blob_key) \
          SELECT blob_key, COUNT(*) FROM gone GROUP BY blob_key ORDER BY blob_key"
@@ -481,34 +574,48 @@ async fn delete_files(tx: &mut PgConnection, condition: &str, value: i64) -> Res
     .fetch_all(&mut *tx)
     .await
     .db()?;
-    let (keys, counts): (Vec<String>, Vec<i64>) = gone.into_iter().unzip();
-    if !keys.is_empty() {
-        // Blob rows in key order, so two purges sharing keys cannot deadlock. NO KEY: file
-        // inserts referencing these blobs (key-share locks) need not wait.
-        sqlx::query("SELECT 1 FROM blobs WHERE key = ANY($1) ORDER BY key FOR NO KEY UPDATE")
-            .bind(&keys)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        sqlx::query(
-            "UPDATE blobs SET ref_count = blobs.ref_count - gone.n \
-             FROM UNNEST($1::TEXT[], $2::BIGINT[]) AS gone (key, n) \
-             WHERE blobs.key = gone.key",
-        )
-        .bind(&keys)
-        .bind(&counts)
-        .execute(&mut *tx)
-        .await
-        .db()?;
+    if gone.is_empty() {
+        return Ok(0);
     }
-    Ok(counts.iter().map(|n| uint(*n)).sum())
+    // The keys and counts travel as space-separated lists (blob keys are hex): the `Any`
+    // driver binds no arrays.
+    let keys = gone
+        .iter()
+        .map(|(key, _)| key.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let counts = gone
+        .iter()
+        .map(|(_, n)| n.to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Blob rows in key order, so two purges sharing keys cannot deadlock. NO KEY: file inserts
+    // referencing these blobs (key-share locks) need not wait.
+    execute(
+        &mut *tx,
+        "SELECT 1 FROM blobs WHERE key = ANY(string_to_array($1, ' ')) ORDER BY key \
+         FOR NO KEY UPDATE",
+        &[Arg::from(&keys)],
+    )
+    .await?;
+    execute(
+        &mut *tx,
+        "UPDATE blobs SET ref_count = blobs.ref_count - gone.n \
+         FROM UNNEST(string_to_array($1, ' '), string_to_array($2, ' ')::BIGINT[]) \
+             AS gone (key, n) \
+         WHERE blobs.key = gone.key",
+        &[Arg::from(&keys), Arg::from(&counts)],
+    )
+    .await?;
+    Ok(gone.iter().map(|(_, n)| uint(*n)).sum())
 }
 
 /// Deletes every file record of the account, trashed ones included, and drops their blob
 /// references, inside the caller's transaction.
 pub(super) async fn release_account_files(
-    tx: &mut PgConnection,
+    dialect: Dialect,
+    tx: &mut AnyConnection,
     account: AccountId,
 ) -> Result<u64> {
-    delete_files(tx, "account_id = $1", account.0).await
+    delete_files(dialect, tx, "account_id = $1", account.0).await
 }

@@ -1,7 +1,8 @@
 //! What the public pages store: per-day statistics, the download log behind the 24-hour limits,
 //! failed folder-password guesses and the shared signing secrets.
 
-use super::{file, serialise, PostgresStore, Serial};
+use super::rows::{execute, Arg};
+use super::{file, Serial, SqlStore};
 use crate::convert::{int, secs, time, uint};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
@@ -15,9 +16,9 @@ use upvault_core::Result;
 const GUESS_RETENTION_SECS: i64 = 7 * 24 * 3600;
 
 #[async_trait]
-impl PublicRepo for PostgresStore {
+impl PublicRepo for SqlStore {
     async fn download_stats(&self, file: FileId) -> Result<Vec<DayDownloads>> {
-        file::download_stats(&self.pool, file).await
+        file::download_stats(self.pool(), file).await
     }
 
     async fn log_download(
@@ -29,13 +30,14 @@ impl PublicRepo for PostgresStore {
         let mut tx = self.begin().await?;
         // The read and the append are one decision: under the visitor's lock, the window
         // includes every download admitted before, on any instance.
-        serialise(&mut tx, Serial::Visitor(&new.visitor)).await?;
-        sqlx::query("DELETE FROM download_log WHERE visitor = $1 AND at <= $2")
-            .bind(&new.visitor)
-            .bind(secs(since))
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        self.serialise(&mut tx, Serial::Visitor(&new.visitor))
+            .await?;
+        execute(
+            &mut *tx,
+            "DELETE FROM download_log WHERE visitor = $1 AND at <= $2",
+            &[Arg::from(&new.visitor), secs(since).into()],
+        )
+        .await?;
         let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
             "SELECT at, bytes, counted FROM download_log WHERE visitor = $1 AND at > $2 \
              ORDER BY at, id",
@@ -59,40 +61,39 @@ impl PublicRepo for PostgresStore {
             tx.commit().await.db()?;
             return Ok(Err(refusal));
         }
-        sqlx::query(
+        execute(
+            &mut *tx,
             "INSERT INTO download_log (visitor, file_id, bytes, counted, at) \
              VALUES ($1, $2, $3, $4, $5)",
+            &[
+                Arg::from(&new.visitor),
+                new.file_id.0.into(),
+                int(new.entry.bytes).into(),
+                i64::from(new.entry.counted).into(),
+                secs(new.entry.at).into(),
+            ],
         )
-        .bind(&new.visitor)
-        .bind(new.file_id.0)
-        .bind(int(new.entry.bytes))
-        .bind(i64::from(new.entry.counted))
-        .bind(secs(new.entry.at))
-        .execute(&mut *tx)
-        .await
-        .db()?;
+        .await?;
         tx.commit().await.db()?;
         Ok(Ok(()))
     }
 
     async fn record_guess(&self, key: &str, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.begin().await?;
-        // Old guesses go as new ones come; rows another instance is deleting are skipped, so
-        // concurrent guesses never wait on each other (the table has no key: rows by `ctid`).
-        sqlx::query(
-            "DELETE FROM guess_failures WHERE ctid IN ( \
-                 SELECT ctid FROM guess_failures WHERE at < $1 FOR UPDATE SKIP LOCKED)",
+        // Old guesses go as new ones come; concurrent guesses never wait on each other (the
+        // table has no key: PostgreSQL's rows by `ctid`).
+        execute(
+            &mut *tx,
+            &self.dialect.purge("guess_failures", "ctid", "at < $1"),
+            &[(secs(at) - GUESS_RETENTION_SECS).into()],
         )
-        .bind(secs(at) - GUESS_RETENTION_SECS)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        sqlx::query("INSERT INTO guess_failures (key, at) VALUES ($1, $2)")
-            .bind(key)
-            .bind(secs(at))
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        .await?;
+        execute(
+            &mut *tx,
+            "INSERT INTO guess_failures (key, at) VALUES ($1, $2)",
+            &[key.into(), secs(at).into()],
+        )
+        .await?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -103,7 +104,7 @@ impl PublicRepo for PostgresStore {
         )
         .bind(key)
         .bind(secs(since))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await
         .db()?;
         rows.into_iter().map(time).collect()
@@ -112,17 +113,15 @@ impl PublicRepo for PostgresStore {
     async fn secret(&self, name: &str, candidate: &str) -> Result<String> {
         // A concurrent first insert of the same name waits for the other, then does nothing;
         // the read after it sees the winner's value.
-        sqlx::query(
+        execute(
+            self.pool(),
             "INSERT INTO site_secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[name.into(), candidate.into()],
         )
-        .bind(name)
-        .bind(candidate)
-        .execute(&self.pool)
-        .await
-        .db()?;
+        .await?;
         sqlx::query_scalar("SELECT value FROM site_secrets WHERE name = $1")
             .bind(name)
-            .fetch_one(&self.pool)
+            .fetch_one(self.pool())
             .await
             .db()
     }

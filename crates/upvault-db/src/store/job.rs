@@ -1,8 +1,15 @@
 //! The URL-import queue: jobs are rows, a worker holds one under a lease it renews, and a lapsed
 //! lease (a crashed instance) lets another worker claim the job again (SPEC.md §4: a scheduled
 //! download is never silently lost).
+//!
+//! Workers of every instance claim from the same table. A claim locks its candidate row with
+//! `FOR UPDATE SKIP LOCKED`: concurrent claimers pass over each other's candidates instead of
+//! waiting, and a row changed since the claimer's snapshot is re-checked against the condition
+//! before it is locked, so a job is never handed to two workers.
 
-use super::{corrupt, int, opt_time, secs, time, uint, SqliteStore};
+use super::rows::{execute, Arg};
+use super::{Serial, SqlStore};
+use crate::convert::{corrupt, int, opt_time, secs, time, uint};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -61,13 +68,16 @@ impl TryFrom<JobRow> for ImportJob {
 }
 
 #[async_trait]
-impl JobQueue for SqliteStore {
+impl JobQueue for SqlStore {
     async fn push_import(&self, new: NewImportJob, max_pending: Option<u64>) -> Result<ImportJob> {
-        let mut tx = self.write().await?;
+        let mut tx = self.begin().await?;
         if let Some(max) = max_pending {
+            // Under the account's lock, the count includes every push that passed before.
+            self.serialise(&mut tx, Serial::Imports(new.account_id))
+                .await?;
             let unfinished: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM import_jobs \
-                 WHERE account_id = ? AND status IN ('pending', 'downloading')",
+                 WHERE account_id = $1 AND status IN ('pending', 'downloading')",
             )
             .bind(new.account_id.0)
             .fetch_one(&mut *tx)
@@ -79,7 +89,7 @@ impl JobQueue for SqliteStore {
         }
         let row: JobRow = sqlx::query_as(&format!(
             "INSERT INTO import_jobs (account_id, url, folder_id, status, created_at) \
-             VALUES (?, ?, ?, 'pending', ?) RETURNING {JOB_COLUMNS}"
+             VALUES ($1, $2, $3, 'pending', $4) RETURNING {JOB_COLUMNS}"
         ))
         .bind(new.account_id.0)
         .bind(&new.url)
@@ -94,7 +104,7 @@ impl JobQueue for SqliteStore {
 
     async fn import_job(&self, account: AccountId, id: JobId) -> Result<Option<ImportJob>> {
         sqlx::query_as::<_, JobRow>(&format!(
-            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = ? AND account_id = ?"
+            "SELECT {JOB_COLUMNS} FROM import_jobs WHERE id = $1 AND account_id = $2"
         ))
         .bind(id.0)
         .bind(account.0)
@@ -112,39 +122,39 @@ impl JobQueue for SqliteStore {
         lease_until: DateTime<Utc>,
     ) -> Result<Option<ImportJob>> {
         let now = secs(now);
-        let mut tx = self.write().await?;
+        let mut tx = self.begin().await?;
         loop {
-            let candidate: Option<(i64, String, i64)> = sqlx::query_as(
+            let sql = format!(
                 "SELECT id, status, attempts FROM import_jobs \
                  WHERE status = 'pending' \
-                    OR (status = 'downloading' AND lease_expires_at < ?) \
-                 ORDER BY created_at, id LIMIT 1",
-            )
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .db()?;
+                    OR (status = 'downloading' AND lease_expires_at < $1) \
+                 ORDER BY created_at, id LIMIT 1{}",
+                self.dialect.claim()
+            );
+            let candidate: Option<(i64, String, i64)> = sqlx::query_as(&sql)
+                .bind(now)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
             let Some((id, status, attempts)) = candidate else {
                 tx.commit().await.db()?;
                 return Ok(None);
             };
             if status == JobStatus::Downloading.as_str() && attempts >= MAX_ATTEMPTS {
-                sqlx::query(
-                    "UPDATE import_jobs SET status = 'failed', error = ?, finished_at = ?, \
-                     lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+                // Still locked by us; the next round no longer matches it.
+                execute(
+                    &mut *tx,
+                    "UPDATE import_jobs SET status = 'failed', error = $1, finished_at = $2, \
+                     lease_owner = NULL, lease_expires_at = NULL WHERE id = $3",
+                    &[TOO_MANY_ATTEMPTS.into(), now.into(), id.into()],
                 )
-                .bind(TOO_MANY_ATTEMPTS)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
+                .await?;
                 continue;
             }
             let row: JobRow = sqlx::query_as(&format!(
-                "UPDATE import_jobs SET status = 'downloading', lease_owner = ?, \
-                 lease_expires_at = ?, started_at = COALESCE(started_at, ?), \
-                 attempts = attempts + 1 WHERE id = ? RETURNING {JOB_COLUMNS}"
+                "UPDATE import_jobs SET status = 'downloading', lease_owner = $1, \
+                 lease_expires_at = $2, started_at = COALESCE(started_at, $3), \
+                 attempts = attempts + 1 WHERE id = $4 RETURNING {JOB_COLUMNS}"
             ))
             .bind(worker)
             .bind(secs(lease_until))
@@ -165,18 +175,19 @@ impl JobQueue for SqliteStore {
         lease_until: DateTime<Utc>,
         received_bytes: u64,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE import_jobs SET lease_expires_at = ?, total_size = ? \
-             WHERE id = ? AND lease_owner = ? AND status = 'downloading'",
+        let done = execute(
+            self.pool(),
+            "UPDATE import_jobs SET lease_expires_at = $1, total_size = $2 \
+             WHERE id = $3 AND lease_owner = $4 AND status = 'downloading'",
+            &[
+                secs(lease_until).into(),
+                int(received_bytes).into(),
+                id.0.into(),
+                worker.into(),
+            ],
         )
-        .bind(secs(lease_until))
-        .bind(int(received_bytes))
-        .bind(id.0)
-        .bind(worker)
-        .execute(self.pool())
-        .await
-        .db()?;
-        Ok(done.rows_affected() > 0)
+        .await?;
+        Ok(done > 0)
     }
 
     async fn finish_import(
@@ -198,23 +209,24 @@ impl JobQueue for SqliteStore {
             ),
             JobOutcome::Failed { error } => (JobStatus::Failed, None, None, Some(error)),
         };
-        let done = sqlx::query(
-            "UPDATE import_jobs SET status = ?, file_id = ?, \
-             total_size = COALESCE(?, total_size), error = ?, finished_at = ?, \
+        let done = execute(
+            self.pool(),
+            "UPDATE import_jobs SET status = $1, file_id = $2, \
+             total_size = COALESCE($3, total_size), error = $4, finished_at = $5, \
              lease_owner = NULL, lease_expires_at = NULL \
-             WHERE id = ? AND lease_owner = ? AND status = 'downloading'",
+             WHERE id = $6 AND lease_owner = $7 AND status = 'downloading'",
+            &[
+                status.as_str().into(),
+                file_id.into(),
+                total_size.into(),
+                Arg::from(&error),
+                secs(at).into(),
+                id.0.into(),
+                worker.into(),
+            ],
         )
-        .bind(status.as_str())
-        .bind(file_id)
-        .bind(total_size)
-        .bind(error)
-        .bind(secs(at))
-        .bind(id.0)
-        .bind(worker)
-        .execute(self.pool())
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
+        .await?;
+        if done == 0 {
             tracing::warn!(
                 job = id.0,
                 worker,
@@ -225,14 +237,13 @@ impl JobQueue for SqliteStore {
     }
 
     async fn release_imports(&self, worker: &str) -> Result<u64> {
-        let done = sqlx::query(
+        let done = execute(
+            self.pool(),
             "UPDATE import_jobs SET status = 'pending', lease_owner = NULL, \
-             lease_expires_at = NULL WHERE lease_owner = ? AND status = 'downloading'",
+             lease_expires_at = NULL WHERE lease_owner = $1 AND status = 'downloading'",
+            &[worker.into()],
         )
-        .bind(worker)
-        .execute(self.pool())
-        .await
-        .db()?;
-        Ok(done.rows_affected())
+        .await?;
+        Ok(done)
     }
 }

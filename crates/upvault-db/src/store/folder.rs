@@ -1,6 +1,13 @@
 //! Folders: a tree per account through `parent_id`, walked with recursive CTEs.
+//!
+//! Moves and subtree trashing take the account's [`Serial::Folders`] lock: two instances moving
+//! folders at once could otherwise each pass the cycle check against the other's old tree and
+//! make a loop together, and a move into a subtree being trashed could leave an active folder
+//! under a trashed one.
 
-use super::{corrupt, opt_time, secs, time, uint, SqliteStore};
+use super::rows::{execute, Arg};
+use super::{Serial, SqlStore};
+use crate::convert::{corrupt, opt_time, secs, time, uint};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,16 +17,19 @@ use upvault_core::model::{Folder, FolderStats, FolderView, NewFolder, Status, Vi
 use upvault_core::ports::FolderRepo;
 use upvault_core::{Error, Result};
 
-const FOLDER_COLUMNS: &str = "d.id, d.account_id, d.parent_id, d.name, d.visibility, \
-     d.access_password_md5, d.status, d.created_at, d.updated_at";
+/// The `folders` columns, unqualified: SQLite's `RETURNING` takes no table alias, and in the
+/// `SELECT`s they can only mean the outer `folders d`.
+const FOLDER_COLUMNS: &str = "id, account_id, parent_id, name, visibility, access_password_md5, \
+     status, created_at, updated_at";
 
 /// The aggregates of folder `d`'s direct, active content, computed in the listing's own query
-/// (each sub-select is an index range on `files_listing` / `folders_listing`).
+/// (each sub-select is an index range on `files_listing` / `folders_listing`). `SUM` of BIGINT
+/// is NUMERIC in PostgreSQL, hence the casts.
 const STATS_COLUMNS: &str = "\
-    (SELECT COALESCE(SUM(f.size_bytes), 0) FROM files f \
+    (SELECT CAST(COALESCE(SUM(f.size_bytes), 0) AS BIGINT) FROM files f \
       WHERE f.account_id = d.account_id AND f.folder_id = d.id AND f.status = 'active') \
       AS total_size, \
-    (SELECT COALESCE(SUM(f.downloads), 0) FROM files f \
+    (SELECT CAST(COALESCE(SUM(f.downloads), 0) AS BIGINT) FROM files f \
       WHERE f.account_id = d.account_id AND f.folder_id = d.id AND f.status = 'active') \
       AS total_downloads, \
     (SELECT COUNT(*) FROM folders c \
@@ -29,9 +39,9 @@ const STATS_COLUMNS: &str = "\
       WHERE f.account_id = d.account_id AND f.folder_id = d.id AND f.status = 'active') \
       AS file_count";
 
-/// Folder `?1` of account `?2` if active, and every active folder below it.
+/// Folder `$1` of account `$2` if active, and every active folder below it.
 const ACTIVE_TREE: &str = "WITH RECURSIVE tree (id) AS ( \
-        SELECT id FROM folders WHERE id = ?1 AND account_id = ?2 AND status = 'active' \
+        SELECT id FROM folders WHERE id = $1 AND account_id = $2 AND status = 'active' \
         UNION \
         SELECT c.id FROM folders c JOIN tree ON c.parent_id = tree.id WHERE c.status = 'active')";
 
@@ -101,12 +111,13 @@ fn select_folders(filter: &str) -> String {
 }
 
 #[async_trait]
-impl FolderRepo for SqliteStore {
+impl FolderRepo for SqlStore {
     async fn create_folder(&self, new: NewFolder) -> Result<Folder> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO folders (account_id, parent_id, name, visibility, access_password_md5, \
-             created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
+        sqlx::query_as::<_, FolderRow>(&format!(
+            "INSERT INTO folders (account_id, parent_id, name, visibility, \
+             access_password_md5, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING {FOLDER_COLUMNS}"
+        ))
         .bind(new.account_id.0)
         .bind(new.parent_id.map(|id| id.0))
         .bind(&new.name)
@@ -115,18 +126,13 @@ impl FolderRepo for SqliteStore {
         .bind(secs(new.created_at))
         .fetch_one(self.pool())
         .await
-        .db()?;
-        sqlx::query_as::<_, FolderRow>(&select_folders("d.id = ?"))
-            .bind(id)
-            .fetch_one(self.pool())
-            .await
-            .db()?
-            .try_into()
+        .db()?
+        .try_into()
     }
 
     async fn folder(&self, account: AccountId, id: FolderId) -> Result<Option<Folder>> {
         sqlx::query_as::<_, FolderRow>(&select_folders(
-            "d.id = ? AND d.account_id = ? AND d.status = 'active'",
+            "d.id = $1 AND d.account_id = $2 AND d.status = 'active'",
         ))
         .bind(id.0)
         .bind(account.0)
@@ -138,7 +144,7 @@ impl FolderRepo for SqliteStore {
     }
 
     async fn folder_by_id(&self, id: FolderId) -> Result<Option<Folder>> {
-        sqlx::query_as::<_, FolderRow>(&select_folders("d.id = ? AND d.status = 'active'"))
+        sqlx::query_as::<_, FolderRow>(&select_folders("d.id = $1 AND d.status = 'active'"))
             .bind(id.0)
             .fetch_optional(self.pool())
             .await
@@ -149,7 +155,7 @@ impl FolderRepo for SqliteStore {
 
     async fn folder_stats(&self, id: FolderId) -> Result<FolderStats> {
         let row: Option<StatsRow> = sqlx::query_as(&format!(
-            "SELECT {STATS_COLUMNS} FROM folders d WHERE d.id = ?"
+            "SELECT {STATS_COLUMNS} FROM folders d WHERE d.id = $1"
         ))
         .bind(id.0)
         .fetch_optional(self.pool())
@@ -163,16 +169,22 @@ impl FolderRepo for SqliteStore {
         account: AccountId,
         parent: Option<FolderId>,
     ) -> Result<Vec<FolderView>> {
-        let rows: Vec<FolderViewRow> = sqlx::query_as(&format!(
+        // Two spellings rather than `IS NOT DISTINCT FROM`, which no index serves.
+        let under = match parent {
+            Some(_) => "d.parent_id = $2",
+            None => "d.parent_id IS NULL",
+        };
+        let sql = format!(
             "SELECT {FOLDER_COLUMNS}, {STATS_COLUMNS} FROM folders d \
-             WHERE d.account_id = ? AND d.parent_id IS ? AND d.status = 'active' \
+             WHERE d.account_id = $1 AND {under} AND d.status = 'active' \
              ORDER BY d.name, d.id"
-        ))
-        .bind(account.0)
-        .bind(parent.map(|id| id.0))
-        .fetch_all(self.pool())
-        .await
-        .db()?;
+        );
+        let query = sqlx::query_as::<_, FolderViewRow>(&sql).bind(account.0);
+        let query = match parent {
+            Some(id) => query.bind(id.0),
+            None => query,
+        };
+        let rows = query.fetch_all(self.pool()).await.db()?;
         rows.into_iter()
             .map(|row| {
                 Ok(FolderView {
@@ -184,19 +196,20 @@ impl FolderRepo for SqliteStore {
     }
 
     async fn update_folder(&self, folder: &Folder) -> Result<()> {
-        sqlx::query(
-            "UPDATE folders SET name = ?, visibility = ?, access_password_md5 = ?, \
-             updated_at = ? WHERE id = ? AND account_id = ?",
+        execute(
+            self.pool(),
+            "UPDATE folders SET name = $1, visibility = $2, access_password_md5 = $3, \
+             updated_at = $4 WHERE id = $5 AND account_id = $6",
+            &[
+                Arg::from(&folder.name),
+                i64::from(folder.visibility.as_code()).into(),
+                Arg::from(&folder.access_password_md5),
+                folder.updated_at.map(secs).into(),
+                folder.id.0.into(),
+                folder.account_id.0.into(),
+            ],
         )
-        .bind(&folder.name)
-        .bind(i64::from(folder.visibility.as_code()))
-        .bind(&folder.access_password_md5)
-        .bind(folder.updated_at.map(secs))
-        .bind(folder.id.0)
-        .bind(folder.account_id.0)
-        .execute(self.pool())
-        .await
-        .db()?;
+        .await?;
         Ok(())
     }
 
@@ -207,56 +220,61 @@ impl FolderRepo for SqliteStore {
         new_parent: Option<FolderId>,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
-        let active = "SELECT EXISTS (SELECT 1 FROM folders \
-                      WHERE id = ? AND account_id = ? AND status = 'active')";
-        let found: bool = sqlx::query_scalar(active)
+        let mut tx = self.begin().await?;
+        self.serialise(&mut tx, Serial::Folders(account)).await?;
+        // Counts rather than `EXISTS`: SQLite's booleans are integers.
+        let active = "SELECT COUNT(*) FROM folders \
+                      WHERE id = $1 AND account_id = $2 AND status = 'active'";
+        let found: i64 = sqlx::query_scalar(active)
             .bind(id.0)
             .bind(account.0)
             .fetch_one(&mut *tx)
             .await
             .db()?;
-        if !found {
+        if found == 0 {
             return Err(Error::NotFound(Entity::Folder));
         }
         if let Some(parent) = new_parent {
-            let found: bool = sqlx::query_scalar(active)
+            let found: i64 = sqlx::query_scalar(active)
                 .bind(parent.0)
                 .bind(account.0)
                 .fetch_one(&mut *tx)
                 .await
                 .db()?;
-            if !found {
+            if found == 0 {
                 return Err(Error::NotFound(Entity::MoveDestination));
             }
             // Walk up from the destination; meeting the folder means a cycle. UNION (not ALL)
             // stops the walk even on a tree that is somehow cyclic already.
-            let cycle: bool = sqlx::query_scalar(
+            let cycle: i64 = sqlx::query_scalar(
                 "WITH RECURSIVE up (id) AS ( \
-                     SELECT ?1 \
+                     SELECT CAST($1 AS BIGINT) \
                      UNION \
                      SELECT f.parent_id FROM folders f JOIN up ON f.id = up.id \
                      WHERE f.parent_id IS NOT NULL) \
-                 SELECT EXISTS (SELECT 1 FROM up WHERE id = ?2)",
+                 SELECT COUNT(*) FROM up WHERE id = $2",
             )
             .bind(parent.0)
             .bind(id.0)
             .fetch_one(&mut *tx)
             .await
             .db()?;
-            if cycle {
+            if cycle > 0 {
                 return Err(Error::Conflict(
                     "A folder cannot be moved into itself or one of its own sub-folders.".into(),
                 ));
             }
         }
-        sqlx::query("UPDATE folders SET parent_id = ?, updated_at = ? WHERE id = ?")
-            .bind(new_parent.map(|id| id.0))
-            .bind(secs(at))
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await
-            .db()?;
+        execute(
+            &mut *tx,
+            "UPDATE folders SET parent_id = $1, updated_at = $2 WHERE id = $3",
+            &[
+                new_parent.map(|id| id.0).into(),
+                secs(at).into(),
+                id.0.into(),
+            ],
+        )
+        .await?;
         tx.commit().await.db()?;
         Ok(())
     }
@@ -267,29 +285,28 @@ impl FolderRepo for SqliteStore {
         id: FolderId,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.write().await?;
+        let mut tx = self.begin().await?;
+        self.serialise(&mut tx, Serial::Folders(account)).await?;
         // Files first: the tree is walked over active folders, which the second statement ends.
-        sqlx::query(&format!(
-            "{ACTIVE_TREE} UPDATE files SET status = 'trash', trashed_at = ?3 \
+        execute(
+            &mut *tx,
+            &format!(
+                "{ACTIVE_TREE} UPDATE files SET status = 'trash', trashed_at = $3 \
              WHERE status = 'active' AND folder_id IN (SELECT id FROM tree)"
-        ))
-        .bind(id.0)
-        .bind(account.0)
-        .bind(secs(at))
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        let folders = sqlx::query(&format!(
-            "{ACTIVE_TREE} UPDATE folders SET status = 'trash', trashed_at = ?3 \
+            ),
+            &[id.0.into(), account.0.into(), secs(at).into()],
+        )
+        .await?;
+        let folders = execute(
+            &mut *tx,
+            &format!(
+                "{ACTIVE_TREE} UPDATE folders SET status = 'trash', trashed_at = $3 \
              WHERE id IN (SELECT id FROM tree)"
-        ))
-        .bind(id.0)
-        .bind(account.0)
-        .bind(secs(at))
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if folders.rows_affected() == 0 {
+            ),
+            &[id.0.into(), account.0.into(), secs(at).into()],
+        )
+        .await?;
+        if folders == 0 {
             return Err(Error::NotFound(Entity::Folder));
         }
         tx.commit().await.db()?;

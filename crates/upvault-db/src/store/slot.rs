@@ -5,7 +5,8 @@
 //! inserts one under the [`Serial::Slots`] lock of that pair: the count then includes every slot taken before, on any
 //! instance, so the limit holds however many instances acquire at once.
 
-use super::{serialise, PostgresStore, Serial};
+use super::rows::execute;
+use super::{Serial, SqlStore};
 use crate::convert::{int, secs};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
@@ -15,7 +16,7 @@ use upvault_core::ports::TransferSlots;
 use upvault_core::Result;
 
 #[async_trait]
-impl TransferSlots for PostgresStore {
+impl TransferSlots for SqlStore {
     async fn acquire_slot(
         &self,
         holder: &str,
@@ -26,19 +27,17 @@ impl TransferSlots for PostgresStore {
     ) -> Result<Option<i64>> {
         let now = secs(now);
         let mut tx = self.begin().await?;
-        // Housekeeping of lapsed slots (any holder's, as in SQLite); rows another acquirer is
-        // deleting are skipped, so this never waits. The count below ignores lapsed slots
+        // Housekeeping of lapsed slots (any holder's). The count below ignores lapsed slots
         // whether or not they are gone yet.
-        sqlx::query(
-            "DELETE FROM transfer_slots WHERE id IN ( \
-                 SELECT id FROM transfer_slots WHERE expires_at <= $1 \
-                 FOR UPDATE SKIP LOCKED)",
+        execute(
+            &mut *tx,
+            &self
+                .dialect
+                .purge("transfer_slots", "id", "expires_at <= $1"),
+            &[now.into()],
         )
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        serialise(&mut tx, Serial::Slots(holder, kind)).await?;
+        .await?;
+        self.serialise(&mut tx, Serial::Slots(holder, kind)).await?;
         let held: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM transfer_slots \
              WHERE holder = $1 AND kind = $2 AND expires_at > $3",
@@ -67,21 +66,22 @@ impl TransferSlots for PostgresStore {
     }
 
     async fn renew_slot(&self, slot: i64, lease_until: DateTime<Utc>) -> Result<()> {
-        sqlx::query("UPDATE transfer_slots SET expires_at = $1 WHERE id = $2")
-            .bind(secs(lease_until))
-            .bind(slot)
-            .execute(&self.pool)
-            .await
-            .db()?;
+        execute(
+            self.pool(),
+            "UPDATE transfer_slots SET expires_at = $1 WHERE id = $2",
+            &[secs(lease_until).into(), slot.into()],
+        )
+        .await?;
         Ok(())
     }
 
     async fn release_slot(&self, slot: i64) -> Result<()> {
-        sqlx::query("DELETE FROM transfer_slots WHERE id = $1")
-            .bind(slot)
-            .execute(&self.pool)
-            .await
-            .db()?;
+        execute(
+            self.pool(),
+            "DELETE FROM transfer_slots WHERE id = $1",
+            &[slot.into()],
+        )
+        .await?;
         Ok(())
     }
 }

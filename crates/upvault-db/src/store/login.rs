@@ -1,6 +1,7 @@
 //! Failed-login counters for the lockout policy, shared by every instance through the database.
 
-use super::PostgresStore;
+use super::rows::execute;
+use super::SqlStore;
 use crate::convert::{secs, uint};
 use crate::error::DbResultExt;
 use async_trait::async_trait;
@@ -9,15 +10,19 @@ use upvault_core::ports::LoginThrottle;
 use upvault_core::Result;
 
 #[async_trait]
-impl LoginThrottle for PostgresStore {
+impl LoginThrottle for SqlStore {
     async fn record_login_failure(&self, keys: &[String], at: DateTime<Utc>) -> Result<()> {
-        // One statement: every key or none.
-        sqlx::query("INSERT INTO login_failures (key, at) SELECT k, $2 FROM UNNEST($1::TEXT[]) k")
-            .bind(keys)
-            .bind(secs(at))
-            .execute(&self.pool)
-            .await
-            .db()?;
+        // One transaction: every key or none.
+        let mut tx = self.begin().await?;
+        for key in keys {
+            execute(
+                &mut *tx,
+                "INSERT INTO login_failures (key, at) VALUES ($1, $2)",
+                &[key.into(), secs(at).into()],
+            )
+            .await?;
+        }
+        tx.commit().await.db()?;
         Ok(())
     }
 
@@ -26,31 +31,25 @@ impl LoginThrottle for PostgresStore {
             sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE key = $1 AND at > $2")
                 .bind(key)
                 .bind(secs(since))
-                .fetch_one(&self.pool)
+                .fetch_one(self.pool())
                 .await
                 .db()?;
         Ok(uint(count))
     }
 
     async fn clear_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM login_failures WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .db()?;
+        execute(
+            self.pool(),
+            "DELETE FROM login_failures WHERE key = $1",
+            &[key.into()],
+        )
+        .await?;
         Ok(())
     }
 
     async fn purge_login_failures(&self, before: DateTime<Utc>) -> Result<u64> {
-        // Housekeeping every instance runs: skip rows another purge holds, never wait on them.
-        let done = sqlx::query(
-            "DELETE FROM login_failures WHERE id IN ( \
-                 SELECT id FROM login_failures WHERE at <= $1 FOR UPDATE SKIP LOCKED)",
-        )
-        .bind(secs(before))
-        .execute(&self.pool)
-        .await
-        .db()?;
-        Ok(done.rows_affected())
+        let sql = self.dialect.purge("login_failures", "id", "at <= $1");
+        let done = execute(self.pool(), &sql, &[secs(before).into()]).await?;
+        Ok(done)
     }
 }
