@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod error;
 pub mod ids;
+pub mod listing;
 pub mod model;
 pub mod name;
 pub mod ports;

@@ -6,6 +6,7 @@
 
 use crate::error::Result;
 use crate::ids::{AccountId, BlobKey, FileId, FolderId, JobId, PackageId};
+use crate::listing::{FileQuery, FileScope};
 use crate::model::*;
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -119,6 +120,15 @@ pub trait FileRepo: Send + Sync {
         &self,
         account: AccountId,
         folder: Option<FolderId>,
+    ) -> Result<Vec<File>>;
+    /// Active files of the account in `scope` that match `query`, in its order and after its
+    /// cursor: up to `query.page_size() + 1` of them, the one more telling that a next page
+    /// exists. Served by indexes, so a page costs the same wherever it starts.
+    async fn page_of_files(
+        &self,
+        account: AccountId,
+        scope: FileScope,
+        query: &FileQuery,
     ) -> Result<Vec<File>>;
     /// Saves name, type, extension, folder, keywords and `updated_at`.
     async fn update_file(&self, file: &File) -> Result<()>;

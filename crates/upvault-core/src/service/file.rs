@@ -4,6 +4,7 @@
 use super::Deps;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AccountId, FileId, FolderId};
+use crate::listing::{FilePage, FileQuery, FileScope};
 use crate::model::{limit, File, Status};
 use crate::name;
 use crate::secret;
@@ -193,6 +194,21 @@ impl FileService {
     /// Whether `file` is public through its link: active, in a folder [`Self::public_in`].
     pub async fn is_public(&self, file: &File) -> Result<bool> {
         Ok(file.status == Status::Active && self.public_in(file.folder_id).await?)
+    }
+
+    /// A page of the account's files: in a folder of its own (else `NotFound(Folder)`) or, with
+    /// [`FileScope::Everywhere`], across all of them (search by `query.name_contains`).
+    pub async fn page(
+        &self,
+        account: AccountId,
+        scope: FileScope,
+        query: &FileQuery,
+    ) -> Result<FilePage> {
+        if let FileScope::Folder(Some(folder)) = scope {
+            self.require_folder(account, folder, Entity::Folder).await?;
+        }
+        let rows = self.deps.files.page_of_files(account, scope, query).await?;
+        Ok(FilePage::from_rows(rows, query))
     }
 
     /// Counts a completed download.

@@ -13,7 +13,7 @@
 //! - upload first: its upsert holds the row (count >= 1) until it commits; the collection's
 //!   `DELETE` waits, re-reads the committed count and deletes nothing, so `remove` never runs.
 
-use super::rows::{execute, Arg, Columns, FromColumns};
+use super::rows::{bound, execute, Arg, Columns, FromColumns};
 use super::{Dialect, Serial, SqlStore};
 use crate::convert::{corrupt, day, day_key, int, opt_time, secs, time, uint};
 use crate::error::DbResultExt;
@@ -22,6 +22,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
 use upvault_core::error::{Entity, Limit};
 use upvault_core::ids::{AccountId, BlobKey, FileId, FolderId};
+use upvault_core::listing::{FileQuery, FileScope};
 use upvault_core::model::{DayDownloads, File, NewFile, Status, UploadSource};
 use upvault_core::ports::{FileRepo, StorageAction};
 use upvault_core::{secret, Error, Result};
@@ -44,6 +45,8 @@ macro_rules! select_files {
         concat!("SELECT ", file_columns!(), " FROM files WHERE ", $filter)
     };
 }
+
+mod pages;
 
 /// One `files` row; also read from a JSON array of its columns (SQLite's listings).
 #[derive(serde::Deserialize)]
@@ -340,6 +343,18 @@ impl FileRepo for SqlStore {
         // collation is byte order, as `str`'s, so this is a no-op pass over sorted input.
         files.sort_by(|a, b| a.filename.cmp(&b.filename).then(a.id.0.cmp(&b.id.0)));
         Ok(files)
+    }
+
+    async fn page_of_files(
+        &self,
+        account: AccountId,
+        scope: FileScope,
+        query: &FileQuery,
+    ) -> Result<Vec<File>> {
+        let pattern = pages::like_pattern(query);
+        let (sql, args) = pages::statement(account, scope, query, pattern.as_deref());
+        let rows = bound(&sql, &args).fetch_all(self.pool()).await.db()?;
+        super::rows::decode_all(rows)
     }
 
     async fn update_file(&self, file: &File) -> Result<()> {

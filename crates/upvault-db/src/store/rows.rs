@@ -102,7 +102,7 @@ impl<'a> From<&'a Option<String>> for Arg<'a> {
 }
 
 /// `sql` with `args` bound.
-fn bound<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
+pub(crate) fn bound<'q>(sql: &'q str, args: &[Arg<'q>]) -> Query<'q, Any, AnyArguments<'q>> {
     args.iter()
         .fold(sqlx::query(sql), |query, arg| arg.bind(query))
 }

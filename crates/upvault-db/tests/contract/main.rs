@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod instances;
+mod pages;
 mod suite;
 
 use chrono::{DateTime, Utc};
@@ -378,6 +379,7 @@ on_every_backend!(
     suite::folder_moves_refuse_cycles,
     suite::trashing_a_folder_trashes_everything_under_it,
     suite::listings_are_ordered_and_carry_stats,
+    pages::file_pages_follow_every_order_filter_and_scope,
     suite::file_and_folder_edits_are_saved,
     suite::import_queue_limits_leases_and_ownership,
     suite::an_import_that_keeps_crashing_is_given_up,
