@@ -7,6 +7,7 @@ use futures::{stream, StreamExt, TryStreamExt};
 use std::hint::black_box;
 use tokio::runtime::Runtime;
 use upvault_blob::LocalBlobStore;
+use upvault_core::listing::{FileCursor, FileOrder, FileQuery, FileScope};
 use upvault_core::model::{File, Status, UploadSource};
 use upvault_core::ports::{BlobStore, ByteStream};
 use upvault_core::{AccountId, BlobKey, FileId, FolderId};
@@ -215,5 +216,74 @@ fn listing(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, upload, token, listing);
+/// Files in the folder that `pages/*` pages through.
+const PAGED_FILES: i64 = 100_000;
+
+/// A keyset page of a 100 000-file folder, first and 500th of 100 files: the same cost.
+fn pages(c: &mut Criterion) {
+    let rt = runtime();
+    let (server, account) = rt.block_on(async {
+        let server = upvault_testkit::TestServer::start().await;
+        let user = server.user("pages").await;
+        (server, AccountId(user.account_id.parse().unwrap()))
+    });
+    // Filled in one transaction beside the server (an upload each would take minutes).
+    let mut db = rusqlite::Connection::open(server.config.data_dir.join("upvault.db")).unwrap();
+    let tx = db.transaction().unwrap();
+    let key = "ab".repeat(32);
+    tx.execute(
+        "INSERT INTO blobs (key, size_bytes, ref_count, created_at) VALUES (?1, 1, ?2, 0)",
+        rusqlite::params![key, PAGED_FILES],
+    )
+    .unwrap();
+    {
+        let mut insert = tx
+            .prepare(
+                "INSERT INTO files (account_id, short_url, filename, mime_type, extension, \
+                 size_bytes, blob_key, md5, delete_hash, unique_hash, uploaded_at) \
+                 VALUES (?1, ?2, ?3, 'text/plain', 'txt', ?4, ?5, '', '', '', ?4)",
+            )
+            .unwrap();
+        for i in 0..PAGED_FILES {
+            let name = format!("file-{i:06}.txt");
+            insert
+                .execute(rusqlite::params![account.0, format!("p{i}"), name, i, key])
+                .unwrap();
+        }
+    }
+    tx.commit().unwrap();
+    let files = server.services.files.clone();
+    let first = FileQuery::default();
+    // Where page 500 of 100 starts: after the 49 999th name.
+    let before = rt
+        .block_on(files.page(
+            account,
+            FileScope::Folder(None),
+            &FileQuery {
+                name_contains: "file-049999.txt".into(),
+                ..FileQuery::default()
+            },
+        ))
+        .unwrap();
+    let page_500 = FileQuery {
+        after: Some(FileCursor::of(&before.files[0], FileOrder::Name)),
+        ..FileQuery::default()
+    };
+    let mut group = c.benchmark_group("pages");
+    for (name, query) in [("first_of_100k", &first), ("500th_of_100k", &page_500)] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let page = rt
+                    .block_on(files.page(account, FileScope::Folder(None), query))
+                    .unwrap();
+                assert_eq!(page.files.len(), 100);
+                page
+            })
+        });
+    }
+    group.finish();
+    rt.block_on(server.stop());
+}
+
+criterion_group!(benches, upload, token, listing, pages);
 criterion_main!(benches);

@@ -332,7 +332,7 @@ pub async fn serve_file_with(
     if method == Method::HEAD {
         return (status, response_headers).into_response();
     }
-    let stream = match state.services.deps.blobs.read(&file.blob_key, range).await {
+    let stream = match state.services.files.bytes(file, range).await {
         Ok(stream) => stream,
         Err(err) => {
             warn!(%err, file = %file.id, "could not open a file's bytes");

@@ -67,7 +67,7 @@ pub async fn check(
     if !state.config.rate_limit.enabled {
         return Ok(());
     }
-    let now = state.services.deps.clock.now();
+    let now = state.services.now();
     match state
         .limiter
         .check(&format!("{scope}:{}", subject()), limit, now)

@@ -1,10 +1,11 @@
-//! `/file/upload`: multipart parts streamed straight into temporary blobs (SPEC.md §4).
+//! `/file/upload`: multipart parts streamed straight into temporary blobs (SPEC.md §4), through
+//! the core's [`UploadBatch`].
 //!
 //! Parts may come in any order, as PHP clients never had to care: when `access_token` and
 //! `account_id` precede a file, the package's limits cut the stream as soon as it passes them;
 //! a file that precedes the credentials is received under the operator's cap and checked once
 //! they arrive. Nothing becomes visible before the whole request is read and each file's record
-//! is committed; every temporary object is removed whatever happens.
+//! is committed; the batch removes every temporary object whatever happens.
 
 use crate::api::{authenticate, success};
 use crate::client_ip::ClientIp;
@@ -15,34 +16,13 @@ use axum::extract::{FromRequest, Request, State};
 use axum::response::Response;
 use futures::TryStreamExt;
 use upvault_core::model::UploadSource;
-use upvault_core::ports::{ByteStream, TempBlob};
-use upvault_core::service::{Arrival, SlotGuard, UploadPolicy};
-use upvault_core::{AccountId, Error};
+use upvault_core::ports::ByteStream;
+use upvault_core::service::{FileOutcome, ReadOn, UploadBatch};
 use upvault_proto::messages;
 use upvault_proto::objects::UploadedFile;
 
 /// Largest text field of an upload request.
 const MAX_TEXT_FIELD_BYTES: usize = 64 * 1024;
-
-/// A file received into a temporary blob, not yet committed.
-struct Received {
-    filename: String,
-    declared_type: Option<String>,
-    temp: TempBlob,
-    _slot: SlotGuard,
-}
-
-/// What happened to each file part, in order.
-enum Part {
-    Received(Received),
-    Refused { filename: String, error: ApiError },
-}
-
-/// Credentials, once known, and the limits they bring.
-struct Uploader {
-    account: AccountId,
-    policy: UploadPolicy,
-}
 
 pub(crate) async fn upload(
     State(state): State<AppState>,
@@ -57,10 +37,12 @@ pub(crate) async fn upload(
     };
     let mut params = Params::from_query(request.uri().query());
     let mut multipart = multer::Multipart::new(request.into_body().into_data_stream(), boundary);
-    let mut uploader: Option<Uploader> = None;
-    let mut parts: Vec<Part> = Vec::new();
-    let mut count = 0;
-    let outcome: ApiResult<()> = async {
+    let mut batch = state
+        .services
+        .uploads
+        .batch(UploadSource::Api, &ip.to_string());
+    let read: ApiResult<_> = async {
+        let mut count = 0;
         while let Some(mut field) = multipart.next_field().await.map_err(body_error)? {
             count += 1;
             if count > state.config.max_multipart_parts {
@@ -72,148 +54,60 @@ pub(crate) async fn upload(
                 params.insert(&name, &value);
                 continue;
             };
-            if uploader.is_none()
+            if batch.account().is_none()
                 && params.get("access_token").is_some()
                 && params.get("account_id").is_some()
             {
-                uploader = Some(sign_in(&state, &params).await?);
+                sign_in(&state, &params, &mut batch).await?;
             }
             let declared_type = field.content_type().map(|m| m.essence_str().to_owned());
-            let slot = match &uploader {
-                Some(u) => match state.services.uploads.begin(u.account, &u.policy).await {
-                    Ok(slot) => slot,
-                    Err(err) => {
-                        parts.push(Part::Refused {
-                            filename,
-                            error: err.into(),
-                        });
-                        continue;
-                    }
-                },
-                None => SlotGuard::none(),
-            };
             let body: ByteStream = Box::pin(field.map_err(std::io::Error::other));
-            match state
-                .services
-                .uploads
-                .receive(body, uploader.as_ref().map(|u| &u.policy))
-                .await
-            {
-                Ok(temp) => parts.push(Part::Received(Received {
-                    filename,
-                    declared_type,
-                    temp,
-                    _slot: slot,
-                })),
-                Err(err @ Error::LimitExceeded(_)) => {
-                    // Stop reading here: the rest of this body is not worth receiving.
-                    parts.push(Part::Refused {
-                        filename,
-                        error: err.into(),
-                    });
-                    break;
-                }
-                Err(err) => return Err(err.into()),
+            if batch.receive(filename, declared_type, body).await? == ReadOn::No {
+                // The rest of this body is not worth receiving.
+                break;
             }
         }
-        Ok(())
+        if batch.account().is_none() {
+            sign_in(&state, &params, &mut batch).await?;
+        }
+        if batch.is_empty() {
+            return Err(ApiError::bad_param(messages::NO_UPLOADED_FILE));
+        }
+        params.optional_folder("folder_id")
     }
     .await;
-
-    let result = match outcome {
-        Ok(()) => finish(&state, &params, uploader, &mut parts, &ip.to_string()).await,
-        Err(err) => Err(err),
-    };
-    // Whatever happened, no temporary object outlives the request.
-    for part in parts {
-        if let Part::Received(received) = part {
-            let _ = state
-                .services
-                .deps
-                .blobs
-                .discard(&received.temp.temp_id)
-                .await;
+    match read {
+        Ok(folder) => answer(&state, batch.commit(folder).await?),
+        Err(err) => {
+            // Removed before the answer, so a client that looks next finds nothing left.
+            batch.discard().await;
+            Err(err)
         }
     }
-    result
 }
 
-/// Authenticates and loads the account's upload limits.
-async fn sign_in(state: &AppState, params: &Params) -> ApiResult<Uploader> {
+/// Authenticates the request's credentials for the batch.
+async fn sign_in(state: &AppState, params: &Params, batch: &mut UploadBatch) -> ApiResult<()> {
     let account = authenticate(state, params).await?;
-    let policy = state.services.uploads.policy(account).await?;
-    Ok(Uploader { account, policy })
+    Ok(batch.sign_in(account).await?)
 }
 
-/// Commits every received file once the whole request has been read.
-async fn finish(
-    state: &AppState,
-    params: &Params,
-    uploader: Option<Uploader>,
-    parts: &mut Vec<Part>,
-    ip: &str,
-) -> ApiResult<Response> {
-    let uploader = match uploader {
-        Some(uploader) => uploader,
-        None => sign_in(state, params).await?,
-    };
-    if parts.is_empty() {
-        return Err(ApiError::bad_param(messages::NO_UPLOADED_FILE));
-    }
-    let folder = params.optional_folder("folder_id")?;
-    let mut items: Vec<UploadedFile> = Vec::with_capacity(parts.len());
+/// One item per file; a single refused file, or all of them, answer the error envelope that
+/// integrations check.
+fn answer(state: &AppState, outcomes: Vec<FileOutcome>) -> ApiResult<Response> {
+    let mut items: Vec<UploadedFile> = Vec::with_capacity(outcomes.len());
     let mut first_error: Option<ApiError> = None;
-    let mut fault: Option<ApiError> = None;
-    for part in std::mem::take(parts) {
-        let (filename, error) = match part {
-            Part::Refused { filename, error } => (filename, error),
-            Part::Received(received) if fault.is_some() => {
-                let _ = state
-                    .services
-                    .deps
-                    .blobs
-                    .discard(&received.temp.temp_id)
-                    .await;
-                continue;
+    for FileOutcome { filename, result } in outcomes {
+        match result {
+            Ok(file) => items.push(state.present.uploaded(&file)),
+            Err(err) => {
+                let error = ApiError::from(err);
+                items.push(state.present.upload_refused(&filename, error.message()));
+                first_error.get_or_insert(error);
             }
-            Part::Received(received) => {
-                let committed = state
-                    .services
-                    .uploads
-                    .commit(
-                        uploader.account,
-                        &uploader.policy,
-                        folder,
-                        &Arrival {
-                            filename: &received.filename,
-                            declared_type: received.declared_type.as_deref(),
-                            source: UploadSource::Api,
-                            ip,
-                        },
-                        received.temp,
-                    )
-                    .await;
-                match committed {
-                    Ok(file) => {
-                        items.push(state.present.uploaded(&file));
-                        continue;
-                    }
-                    Err(err @ Error::Internal(_)) => {
-                        fault = Some(err.into());
-                        continue;
-                    }
-                    Err(err) => (received.filename, ApiError::from(err)),
-                }
-            }
-        };
-        items.push(state.present.upload_refused(&filename, error.message()));
-        first_error.get_or_insert(error);
-    }
-    if let Some(fault) = fault {
-        return Err(fault);
+        }
     }
     match first_error {
-        // A single refused file, or all of them: the error envelope integrations check.
         Some(error) if items.iter().all(|item| item.error.is_some()) => Err(error),
         _ => Ok(success(Some(messages::FILE_UPLOADED), Some(items))),
     }

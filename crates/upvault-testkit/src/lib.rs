@@ -13,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use upvault::{App, Config};
+use upvault_core::ports::BlobStore;
 use upvault_core::service::Services;
 use upvault_core::Clock;
 
@@ -22,6 +23,8 @@ pub struct TestServer {
     pub url: String,
     /// The services behind it, for set-up that has no API (accounts, packages).
     pub services: Services,
+    /// The blob store it writes to.
+    pub blobs: Arc<dyn BlobStore>,
     /// The config it runs with.
     pub config: Config,
     /// An HTTP client.
@@ -92,12 +95,14 @@ impl TestServer {
         config.storage = backends.storage;
         let app = App::build_with_clock(config.clone(), clock).await.unwrap();
         let services = app.services.clone();
+        let blobs = app.blobs();
         let stop = CancellationToken::new();
         let signal = stop.clone();
         let task = tokio::spawn(app.serve(listener, async move { signal.cancelled().await }));
         TestServer {
             url: format!("http://{address}"),
             services,
+            blobs,
             config,
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
@@ -491,7 +496,7 @@ fn files_under(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 impl TestServer {
     /// The keys of every stored blob, on whichever backend the server uses.
     pub async fn blob_keys(&self) -> Vec<String> {
-        let listed = self.services.deps.blobs.list().await.unwrap();
+        let listed = self.blobs.list().await.unwrap();
         listed.into_iter().map(|(key, _)| key.to_string()).collect()
     }
 
@@ -694,9 +699,8 @@ impl TestServer {
             if let std::collections::hash_map::Entry::Vacant(slot) = used.entry(*account) {
                 let bytes = self
                     .services
-                    .deps
                     .accounts
-                    .storage_used_bytes(upvault_core::AccountId(*account))
+                    .storage_used(upvault_core::AccountId(*account))
                     .await
                     .unwrap();
                 slot.insert(bytes);

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, instrument, warn};
 use upvault_core::model::{ImportJob, JobOutcome, UploadSource};
 use upvault_core::ports::ByteStream;
-use upvault_core::service::{Arrival, Services, UploadPolicy};
+use upvault_core::service::{Arrival, Services};
 use upvault_core::{name, Error, Limit};
 
 /// How long running jobs may go on after shutdown before they are interrupted.
@@ -316,7 +316,7 @@ impl Inner {
             ));
         }
         if let Some(length) = response.content_length() {
-            if let Some(limit) = refusal(&policy, length) {
+            if let Some(limit) = policy.refusal(length) {
                 return failed(limit.message());
             }
         }
@@ -337,9 +337,7 @@ impl Inner {
         let received = uploads.receive(body, Some(&policy)).await;
         if state.cancel.is_cancelled() {
             if let Ok(temp) = received {
-                if let Err(err) = self.services.deps.blobs.discard(&temp.temp_id).await {
-                    warn!(%err, "could not remove an abandoned import's temporary object");
-                }
+                uploads.discard(temp).await;
             }
             return Ending::Leave;
         }
@@ -404,17 +402,6 @@ fn failed(error: impl Into<String>) -> Ending {
     Ending::Finish(JobOutcome::Failed {
         error: error.into(),
     })
-}
-
-/// The limit a file of `size` bytes breaks, if any (as `UploadService` decides it).
-fn refusal(policy: &UploadPolicy, size: u64) -> Option<Limit> {
-    if let Some(max) = policy.max_upload_bytes.filter(|max| size > *max) {
-        return Some(Limit::MaxUploadSize(max));
-    }
-    policy
-        .storage_limit
-        .filter(|max| policy.used_bytes.saturating_add(size) > *max)
-        .map(Limit::Storage)
 }
 
 fn header_str(
@@ -638,20 +625,6 @@ mod tests {
             "real.zip"
         );
         assert_eq!(name_from_urls(&u("https://h/"), &u("https://h/")), "file");
-    }
-
-    #[test]
-    fn content_length_refusals() {
-        let policy = UploadPolicy {
-            can_upload: true,
-            max_upload_bytes: Some(100),
-            storage_limit: Some(1000),
-            concurrent_uploads: None,
-            used_bytes: 950,
-        };
-        assert_eq!(refusal(&policy, 101), Some(Limit::MaxUploadSize(100)));
-        assert_eq!(refusal(&policy, 60), Some(Limit::Storage(1000)));
-        assert_eq!(refusal(&policy, 50), None);
     }
 
     fn job_state() -> Arc<JobState> {

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
-use upvault_core::ports::RateLimiter;
+use upvault_core::ports::{BlobStore, RateLimiter};
 use upvault_core::service::{CoreConfig, Deps, PublicService, Services};
 use upvault_core::{Clock, SystemClock};
 use upvault_http::{AppState, HttpConfig, MemoryRateLimiter, TrustedProxies};
@@ -32,6 +32,8 @@ pub struct App {
     pub public: PublicService,
     config: Config,
     store: Arc<dyn backend::Database>,
+    blobs: Arc<dyn BlobStore>,
+    clock: Arc<dyn Clock>,
     trusted_proxies: TrustedProxies,
     limiter: Arc<dyn RateLimiter>,
 }
@@ -80,8 +82,8 @@ impl App {
             jobs: store.clone(),
             slots: store.clone(),
             logins: store.clone(),
-            blobs,
-            clock,
+            blobs: blobs.clone(),
+            clock: clock.clone(),
             config: core,
         };
         let public = PublicService::new(deps.clone(), store.clone(), config.web.public_config());
@@ -90,9 +92,16 @@ impl App {
             public,
             config,
             store,
+            blobs,
+            clock,
             trusted_proxies,
             limiter,
         })
+    }
+
+    /// The blob store the services write to (tests compare it with the records).
+    pub fn blobs(&self) -> Arc<dyn BlobStore> {
+        self.blobs.clone()
     }
 
     /// The API and the public pages on one router. `GET /{short_url}` belongs to both: the API's
@@ -191,7 +200,7 @@ impl App {
         let purge_stop = stop.clone();
         let rate_purge = tokio::spawn(purge_rate_counters(
             self.limiter.clone(),
-            self.services.deps.clock.clone(),
+            self.clock.clone(),
             Duration::from_secs(self.config.limits.maintenance_interval_secs.clamp(1, 120)),
             async move { purge_stop.cancelled().await },
         ));
@@ -199,7 +208,7 @@ impl App {
         let heartbeat_stop = stop.clone();
         let heartbeat = tokio::spawn(heartbeat(
             self.store.clone(),
-            self.services.deps.clock.clone(),
+            self.clock.clone(),
             async move { heartbeat_stop.cancelled().await },
         ));
 

@@ -48,6 +48,11 @@ impl AccountService {
             .ok_or(Error::NotFound(Entity::Account))
     }
 
+    /// Bytes the account's active files take.
+    pub async fn storage_used(&self, id: AccountId) -> Result<u64> {
+        self.deps.accounts.storage_used_bytes(id).await
+    }
+
     /// The account's package.
     pub async fn package_of(&self, id: AccountId) -> Result<Package> {
         let account = self.account(id).await?;

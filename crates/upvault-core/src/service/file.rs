@@ -5,8 +5,9 @@ use super::Deps;
 use crate::error::{Entity, Error, Result};
 use crate::ids::{AccountId, FileId, FolderId};
 use crate::listing::{FilePage, FileQuery, FileScope};
-use crate::model::{limit, File, Status};
+use crate::model::{limit, ByteRange, File, Status};
 use crate::name;
+use crate::ports::ByteStream;
 use crate::secret;
 
 /// Changes `/file/edit` asks for; `None` keeps what is there.
@@ -209,6 +210,11 @@ impl FileService {
         }
         let rows = self.deps.files.page_of_files(account, scope, query).await?;
         Ok(FilePage::from_rows(rows, query))
+    }
+
+    /// The bytes of `file`, or of `range` of them (a download the caller has admitted).
+    pub async fn bytes(&self, file: &File, range: Option<ByteRange>) -> Result<ByteStream> {
+        self.deps.blobs.read(&file.blob_key, range).await
     }
 
     /// Counts a completed download.

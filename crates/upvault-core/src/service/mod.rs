@@ -3,6 +3,7 @@
 mod account;
 mod admin;
 mod auth;
+mod batch;
 mod file;
 mod folder;
 mod import;
@@ -13,6 +14,7 @@ mod upload;
 pub use account::{AccountService, BootstrapAdmin, FREE_PACKAGE, GUEST_PACKAGE, PREMIUM_PACKAGE};
 pub use admin::{plausible_email, AccountChanges, AccountDraft, Admin, AdminService};
 pub use auth::AuthService;
+pub use batch::{FileOutcome, ReadOn, UploadBatch};
 pub use file::{within_download_size, FileEdit, FileRef, FileService};
 pub use folder::{FolderEdit, FolderService};
 pub use import::{decode_url, ImportService};
@@ -138,8 +140,9 @@ impl Deps {
 /// All services, built once at start-up and shared by the HTTP layer and the workers.
 #[derive(Clone)]
 pub struct Services {
-    /// The ports and config they were built from.
-    pub deps: Deps,
+    /// The ports and config they were built from: the services' own (nothing outside the
+    /// domain reaches past them to a port).
+    deps: Deps,
     /// `/authorize`, token checks.
     pub auth: AuthService,
     /// Accounts and packages.
@@ -159,6 +162,11 @@ pub struct Services {
 }
 
 impl Services {
+    /// The domain's time (the clock every time-based rule reads).
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deps.now()
+    }
+
     /// Builds every service over the same ports.
     pub fn new(deps: Deps) -> Self {
         Self {

@@ -1,6 +1,7 @@
 //! Uploads: package limits, concurrency slots, streaming to a temporary blob and the atomic
 //! commit of the record (SPEC.md §4).
 
+use super::batch::UploadBatch;
 use super::Deps;
 use crate::error::{Entity, Error, Limit, Result};
 use crate::ids::{AccountId, FolderId};
@@ -52,8 +53,9 @@ impl UploadPolicy {
         }
     }
 
-    /// The refusal for a file of `size` bytes, if any.
-    fn refusal(&self, size: u64) -> Option<Limit> {
+    /// The limit a file of `size` bytes breaks, if any (uploads and URL imports alike, before
+    /// and after the bytes arrive).
+    pub fn refusal(&self, size: u64) -> Option<Limit> {
         if let Some(max) = self.max_upload_bytes.filter(|max| size > *max) {
             return Some(Limit::MaxUploadSize(max));
         }
@@ -177,6 +179,17 @@ impl UploadService {
         Self { deps }
     }
 
+    /// A batch of uploads for one request (see [`UploadBatch`]), arriving by `source` from the
+    /// client at `ip`.
+    pub fn batch(&self, source: UploadSource, ip: &str) -> UploadBatch {
+        UploadBatch::new(self.clone(), self.deps.blobs.clone(), source, ip)
+    }
+
+    /// Removes a received file that will not be committed (an abandoned URL import).
+    pub async fn discard(&self, temp: TempBlob) {
+        super::batch::discard(self.deps.blobs.as_ref(), &temp).await;
+    }
+
     /// The limits the account's next upload runs under.
     pub async fn policy(&self, account: AccountId) -> Result<UploadPolicy> {
         let record = self
@@ -257,9 +270,7 @@ impl UploadService {
         let outcome = self
             .commit_inner(account, policy, folder, arrival, &temp)
             .await;
-        if let Err(err) = self.deps.blobs.discard(&temp.temp_id).await {
-            warn!(%err, "could not remove a temporary upload object; start-up clean-up will");
-        }
+        self.discard(temp).await;
         outcome
     }
 
@@ -310,5 +321,25 @@ impl UploadService {
             .files
             .commit_upload(new, policy.storage_limit, promote)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_size_breaks_the_upload_limit_first_then_the_storage_left() {
+        let policy = UploadPolicy {
+            can_upload: true,
+            max_upload_bytes: Some(100),
+            storage_limit: Some(1000),
+            concurrent_uploads: None,
+            used_bytes: 950,
+        };
+        assert_eq!(policy.refusal(101), Some(Limit::MaxUploadSize(100)));
+        assert_eq!(policy.refusal(60), Some(Limit::Storage(1000)));
+        assert_eq!(policy.refusal(50), None);
+        assert_eq!(policy.max_bytes(), Some(50));
     }
 }

@@ -434,6 +434,48 @@ fn upload_head(user: &TestUser, declared_len: usize) -> (Vec<u8>, String) {
 }
 
 #[tokio::test]
+async fn a_client_gone_between_two_files_leaves_nothing_behind() {
+    let server = TestServer::start().await;
+    let user = server.user("gone").await;
+    let (head, _) = upload_head(&user, 10 * 1024 * 1024);
+    let mut client = TcpStream::connect(address(&server)).await.unwrap();
+    client.write_all(&head).await.unwrap();
+    // A whole first file, then the start of a second one.
+    client.write_all(&[1u8; 100 * 1024]).await.unwrap();
+    client
+        .write_all(
+            b"\r\n--XhardeningX\r\nContent-Disposition: form-data; name=\"upload_file\"; \
+              filename=\"two.bin\"\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    client.write_all(&[2u8; 64 * 1024]).await.unwrap();
+    for _ in 0..200 {
+        if !server.temp_objects().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    drop(client);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.temp_objects().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        server.temp_objects().is_empty(),
+        "{:?}",
+        server.temp_objects()
+    );
+    // Neither file was committed: the request never ended.
+    let listing = server.ok(&user, "folder/listing", &[]).await;
+    assert_eq!(
+        listing["files"].as_array().map(Vec::len),
+        Some(0),
+        "{listing}"
+    );
+}
+
+#[tokio::test]
 async fn an_upload_that_stalls_mid_body_is_cut_off_and_leaves_no_temporary_object() {
     let server = TestServer::start_with(quick_timeouts).await;
     let user = server.user("stall").await;
