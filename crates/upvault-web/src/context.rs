@@ -40,14 +40,26 @@ impl FromRequestParts<WebState> for PageContext {
         let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
         let address = ip.to_string();
         let session = cookie(&parts.headers, SESSION_COOKIE);
-        let visitor = match state.public.visitor(session.as_deref(), &address).await {
+        let visitor = match state
+            .api
+            .services
+            .auth
+            .page_visitor(session.as_deref(), &address)
+            .await
+        {
             Ok(visitor) => visitor,
             Err(err) => {
                 tracing::warn!(%err, "could not read a page session");
                 Visitor::Guest(address.clone())
             }
         };
-        let user = state.public.visitor_name(&visitor).await.unwrap_or(None);
+        let user = state
+            .api
+            .services
+            .auth
+            .visitor_name(&visitor)
+            .await
+            .unwrap_or(None);
         let grants = Grants::new(cookies(&parts.headers).filter_map(|(name, value)| {
             let id = FolderId::parse(name.strip_prefix(GRANT_COOKIE_PREFIX)?)?;
             Some((id, value))

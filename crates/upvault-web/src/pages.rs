@@ -527,8 +527,10 @@ pub(crate) async fn login(
 ) -> Response {
     let next = local_path(&form.next).unwrap_or_else(|| "/".to_owned());
     match state
-        .public
-        .login(&form.username, &form.password, &ctx.address)
+        .api
+        .services
+        .auth
+        .page_login(&form.username, &form.password, &ctx.address)
         .await
     {
         Ok(session) => {

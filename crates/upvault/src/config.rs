@@ -265,11 +265,12 @@ pub struct WebConfig {
 impl Default for WebConfig {
     fn default() -> Self {
         let core = upvault_core::service::PublicConfig::default();
+        let sessions = upvault_core::service::CoreConfig::default().page_session_ttl;
         Self {
             secure_cookies: None,
             ticket_ttl_secs: core.ticket_ttl.as_secs(),
             grant_ttl_secs: core.grant_ttl.as_secs(),
-            session_ttl_secs: core.session_ttl.as_secs(),
+            session_ttl_secs: sessions.as_secs(),
             preview_max_bytes: core.preview_max_bytes,
             password_attempts: core.guess_limit,
             password_window_secs: core.guess_window.as_secs(),
@@ -284,7 +285,6 @@ impl WebConfig {
         upvault_core::service::PublicConfig {
             ticket_ttl: secs(self.ticket_ttl_secs),
             grant_ttl: secs(self.grant_ttl_secs),
-            session_ttl: secs(self.session_ttl_secs),
             preview_max_bytes: self.preview_max_bytes,
             guess_limit: self.password_attempts.max(1),
             guess_window: secs(self.password_window_secs.max(1)),

@@ -72,6 +72,7 @@ impl App {
             trash_retention: secs(config.limits.trash_retention_days * 24 * 3600),
             unauthenticated_upload_cap: config.limits.unauthenticated_upload_cap_bytes,
             temp_max_age_at_start: secs(config.storage.temp_max_age_secs),
+            page_session_ttl: secs(config.web.session_ttl_secs),
             ..CoreConfig::default()
         };
         let deps = Deps {
@@ -82,11 +83,12 @@ impl App {
             jobs: store.clone(),
             slots: store.clone(),
             logins: store.clone(),
+            public: store.clone(),
             blobs: blobs.clone(),
             clock: clock.clone(),
             config: core,
         };
-        let public = PublicService::new(deps.clone(), store.clone(), config.web.public_config());
+        let public = PublicService::new(deps.clone(), config.web.public_config());
         Ok(App {
             services: Services::new(deps),
             public,

@@ -1,21 +1,117 @@
 //! `/authorize`, token checks and `/disable_access_token` (SPEC.md §2).
 
+use super::public::parse_time;
+use super::signer::Signer;
 use super::{Admin, Deps};
 use crate::error::{Error, Refusal, Result};
 use crate::ids::AccountId;
 use crate::model::Role;
 use crate::secret;
+use chrono::{DateTime, Utc};
 use tracing::{instrument, warn};
 
-/// Issues, checks and revokes access tokens.
+/// Issues, checks and revokes access tokens, and signs visitors in on the pages.
 #[derive(Clone)]
 pub struct AuthService {
     deps: Deps,
+    signer: Signer,
+}
+
+/// Who is looking: a guest (by address) or a signed-in account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Visitor {
+    /// An anonymous visitor at this address.
+    Guest(String),
+    /// A signed-in account.
+    Account(AccountId),
+}
+
+impl Visitor {
+    /// The key limits are counted under: `ip:{address}` or `acct:{id}`.
+    pub fn key(&self) -> String {
+        match self {
+            Visitor::Guest(ip) => format!("ip:{ip}"),
+            Visitor::Account(id) => super::upload::account_holder(*id),
+        }
+    }
 }
 
 impl AuthService {
     pub(super) fn new(deps: Deps) -> Self {
-        Self { deps }
+        let signer = Signer::new(deps.public.clone());
+        Self { deps, signer }
+    }
+
+    /// Signs a visitor in on the pages with username and password; returns a session token.
+    /// Failures fall under the API's lockout policy (per account and address, with a looser
+    /// ceiling per address): past it the answer is `Error::RateLimited`.
+    #[instrument(skip_all)]
+    pub async fn page_login(
+        &self,
+        username: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<String> {
+        let account = self.deps.accounts.account_by_username(username).await?;
+        let subject = format!("user:{}", username.to_lowercase());
+        let attempt = LoginAttempt {
+            account: account.as_ref().map(|a| a.id),
+            subject: &subject,
+            ip: address,
+        };
+        let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+        verify_under_lockout(&self.deps, &attempt, password, stored).await?;
+        let account = account
+            .filter(|a| a.status.signs_in())
+            .ok_or(Error::AuthFailed)?;
+        let expires = self.deps.now_plus(self.deps.config.page_session_ttl);
+        let mac = self
+            .signer
+            .mac(&session_message(
+                account.id,
+                expires,
+                account.password_hash.as_deref(),
+            ))
+            .await?;
+        Ok(format!("{}.{}.{mac}", account.id, expires.timestamp()))
+    }
+
+    /// The visitor a session token stands for (a guest at `address` without a valid one).
+    pub async fn page_visitor(&self, session: Option<&str>, address: &str) -> Result<Visitor> {
+        let guest = Visitor::Guest(address.to_owned());
+        let Some((id, expires, mac)) = session.and_then(split3) else {
+            return Ok(guest);
+        };
+        let (Some(id), Some(expires)) = (AccountId::parse(id), parse_time(expires)) else {
+            return Ok(guest);
+        };
+        if expires <= self.deps.clock.now() {
+            return Ok(guest);
+        }
+        let Some(account) = self.deps.accounts.account(id).await? else {
+            return Ok(guest);
+        };
+        let expected = self
+            .signer
+            .mac(&session_message(
+                id,
+                expires,
+                account.password_hash.as_deref(),
+            ))
+            .await?;
+        if account.status.signs_in() && secret::constant_time_eq(&expected, mac) {
+            Ok(Visitor::Account(id))
+        } else {
+            Ok(guest)
+        }
+    }
+
+    /// The name of a signed-in visitor (for the page header).
+    pub async fn visitor_name(&self, visitor: &Visitor) -> Result<Option<String>> {
+        match visitor {
+            Visitor::Guest(_) => Ok(None),
+            Visitor::Account(id) => Ok(self.deps.accounts.account(*id).await?.map(|a| a.username)),
+        }
     }
 
     /// Logs in with an API key pair; any failure is `Error::AuthFailed`.
@@ -258,4 +354,19 @@ async fn verify_secret(candidate: &str, stored: Option<String>) -> bool {
         .await
         .unwrap_or(false);
     known && verified
+}
+
+/// What a page session signs: the password hash is part of it, so a new password ends every
+/// session.
+fn session_message(id: AccountId, expires: DateTime<Utc>, password_hash: Option<&str>) -> String {
+    format!(
+        "session|{id}|{}|{}",
+        expires.timestamp(),
+        password_hash.unwrap_or("")
+    )
+}
+
+fn split3(raw: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = raw.splitn(3, '.');
+    Some((parts.next()?, parts.next()?, parts.next()?))
 }

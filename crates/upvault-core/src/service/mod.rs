@@ -9,6 +9,7 @@ mod folder;
 mod import;
 mod maintenance;
 mod public;
+mod signer;
 mod upload;
 
 pub use account::{AccountService, BootstrapAdmin, FREE_PACKAGE, GUEST_PACKAGE, PREMIUM_PACKAGE};
@@ -54,6 +55,8 @@ pub struct CoreConfig {
     /// Zero (one instance per storage) removes them all; with several instances on one storage
     /// it must exceed the longest upload, so a restart leaves the others' uploads alone.
     pub temp_max_age_at_start: Duration,
+    /// How long a page session lasts.
+    pub page_session_ttl: Duration,
 }
 
 /// Failed-login lockout (SPEC.md §2: "your account may be locked from too many failed logins").
@@ -97,6 +100,7 @@ impl Default for CoreConfig {
             unauthenticated_upload_cap: 10 * 1024 * 1024 * 1024,
             lockout: LockoutPolicy::default(),
             temp_max_age_at_start: Duration::ZERO,
+            page_session_ttl: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Deps {
     pub slots: Arc<dyn TransferSlots>,
     /// Failed-login counters.
     pub logins: Arc<dyn LoginThrottle>,
+    /// The pages' download log, guesses and the site's secrets.
+    pub public: Arc<dyn PublicRepo>,
     /// Bytes.
     pub blobs: Arc<dyn BlobStore>,
     /// Time.

@@ -20,16 +20,18 @@
 
 mod entitlements;
 mod preview;
-mod sessions;
 mod signing;
+
+pub(crate) use signing::parse_time;
 
 pub use entitlements::{admit_download, Charge, DownloadGrant, DownloadOutcome};
 pub use preview::{Preview, RASTER_PREVIEW_TYPES};
 
-use super::upload::account_holder;
+pub use super::auth::Visitor;
+use super::signer::Signer;
 use super::Deps;
 use crate::error::{Entity, Error, Result};
-use crate::ids::{AccountId, FolderId};
+use crate::ids::FolderId;
 use crate::model::{
     limit, DayDownloads, DownloadRefusal, File, Folder, FolderView, Status, Visibility,
 };
@@ -41,7 +43,6 @@ use md5::{Digest, Md5};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::OnceCell;
 use tracing::{instrument, warn};
 
 /// How deep a folder chain is followed before it is taken as broken.
@@ -54,8 +55,6 @@ pub struct PublicConfig {
     pub ticket_ttl: Duration,
     /// How long a folder-password grant lasts.
     pub grant_ttl: Duration,
-    /// How long a page login lasts.
-    pub session_ttl: Duration,
     /// Largest image shown as a preview (previews are not counted as downloads).
     pub preview_max_bytes: u64,
     /// Bytes read for a text preview.
@@ -74,31 +73,11 @@ impl Default for PublicConfig {
         Self {
             ticket_ttl: Duration::from_secs(3600),
             grant_ttl: Duration::from_secs(24 * 3600),
-            session_ttl: Duration::from_secs(7 * 24 * 3600),
             preview_max_bytes: 8 * 1024 * 1024,
             text_preview_bytes: 4096,
             text_preview_lines: 20,
             guess_limit: 5,
             guess_window: Duration::from_secs(15 * 60),
-        }
-    }
-}
-
-/// Who is looking: a guest (by address) or a signed-in account.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Visitor {
-    /// An anonymous visitor at this address.
-    Guest(String),
-    /// A signed-in account.
-    Account(AccountId),
-}
-
-impl Visitor {
-    /// The key limits are counted under: `ip:{address}` or `acct:{id}`.
-    pub fn key(&self) -> String {
-        match self {
-            Visitor::Guest(ip) => format!("ip:{ip}"),
-            Visitor::Account(id) => account_holder(*id),
         }
     }
 }
@@ -179,17 +158,18 @@ pub struct PublicService {
     deps: Deps,
     repo: Arc<dyn PublicRepo>,
     config: PublicConfig,
-    key: Arc<OnceCell<Vec<u8>>>,
+    signer: Signer,
 }
 
 impl PublicService {
     /// Builds the service over the shared ports and the public pages' own.
-    pub fn new(deps: Deps, repo: Arc<dyn PublicRepo>, config: PublicConfig) -> Self {
+    pub fn new(deps: Deps, config: PublicConfig) -> Self {
+        let repo = deps.public.clone();
         Self {
+            signer: Signer::new(repo.clone()),
             deps,
             repo,
             config,
-            key: Arc::new(OnceCell::new()),
         }
     }
 

@@ -2,13 +2,11 @@
 //! tickets, folder-password grants, form tokens, and the formats of their messages.
 
 use super::{PublicService, Visitor};
-use crate::error::{Error, Result};
-use crate::ids::{AccountId, FileId, FolderId};
+use crate::error::Result;
+use crate::ids::{FileId, FolderId};
 use crate::model::DownloadRefusal;
 use crate::secret;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
 
 impl PublicService {
     /// A grant for the folder `folder` while its password hash is `password_md5`, until
@@ -124,40 +122,10 @@ impl PublicService {
         Ok(secret::constant_time_eq(mac, &expected))
     }
 
-    /// HMAC-SHA256 of `message` under the site's persisted secret, hex.
+    /// The site secret's MAC of `message`.
     pub(super) async fn mac(&self, message: &str) -> Result<String> {
-        let key = self
-            .key
-            .get_or_try_init(|| async {
-                let stored = self
-                    .repo
-                    .secret("public-pages-hmac", &secret::random_hex(32))
-                    .await?;
-                Ok::<_, Error>(stored.into_bytes())
-            })
-            .await?;
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).map_err(Error::internal)?;
-        mac.update(message.as_bytes());
-        Ok(hex::encode(mac.finalize().into_bytes()))
+        self.signer.mac(message).await
     }
-}
-
-pub(super) fn session_message(
-    id: AccountId,
-    expires: DateTime<Utc>,
-    password_hash: Option<&str>,
-) -> String {
-    // The password hash is part of the message: a new password ends every session.
-    format!(
-        "session|{id}|{}|{}",
-        expires.timestamp(),
-        password_hash.unwrap_or("")
-    )
-}
-
-pub(super) fn split3(raw: &str) -> Option<(&str, &str, &str)> {
-    let mut parts = raw.splitn(3, '.');
-    Some((parts.next()?, parts.next()?, parts.next()?))
 }
 
 pub(super) fn parse_millis(raw: &str) -> Option<DateTime<Utc>> {
@@ -166,7 +134,7 @@ pub(super) fn parse_millis(raw: &str) -> Option<DateTime<Utc>> {
         .and_then(DateTime::from_timestamp_millis)
 }
 
-pub(super) fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     raw.parse::<i64>()
         .ok()
         .and_then(|secs| DateTime::from_timestamp(secs, 0))
