@@ -91,10 +91,6 @@ pub const SKIPPED: &[(&str, &str)] = &[
     ),
     (
         "rate_windows",
-        "request-rate counters of the last two minutes, which lapse on their own",
-    ),
-    (
-        "rate_windows",
         "request-rate counters of one-minute windows, which stop mattering within two minutes",
     ),
     (
